@@ -1,0 +1,43 @@
+import type { Command } from 'commander';
+import { startCore } from '../../app.js';
+import type { CliContext } from '../context.js';
+import { parseWholeNumber } from '../options.js';
+
+/** `llmeter serve`: the headless mode. Polls on schedule, serves the API and dashboard, stops on SIGINT/SIGTERM. */
+export function registerServeCommand(program: Command, ctx: CliContext): void {
+  program
+    .command('serve')
+    .description('headless mode: poll on schedule, serve /api/v1/metrics and the dashboard')
+    .option('--host <host>', 'address to bind (LLMETER_HOST)')
+    .option('--port <port>', 'port to listen on (LLMETER_PORT)')
+    .option('--interval-minutes <n>', 'minutes between polls', '15')
+    .option('--backfill-days <n>', "days to fetch on a provider's first poll", '30')
+    .action(async (options: { host?: string; port?: string; intervalMinutes: string; backfillDays: string }) => {
+      const log = ctx.logger('info');
+      const config = ctx.config({ ...(options.host ? { host: options.host } : {}), ...(options.port ? { port: options.port } : {}) });
+      const core = await startCore({
+        config,
+        env: ctx.env,
+        log,
+        secretStore: ctx.secretStore(),
+        poll: {
+          intervalMs: parseWholeNumber(options.intervalMinutes, '--interval-minutes', 1, 1440) * 60_000,
+          backfillDays: parseWholeNumber(options.backfillDays, '--backfill-days', 1, 3660),
+        },
+      });
+      const providers = core.credentials().map((c) => c.provider);
+      ctx.stdout(`LLMeter is serving on ${core.server.url}\n`);
+      ctx.stdout(`Dashboard: ${core.dashboardUrl}\n`);
+      ctx.stdout(`Metrics:   ${core.server.url}/api/v1/metrics (Authorization: Bearer <token from \`npx llmeter token\`>)\n`);
+      if (providers.length === 0) ctx.stdout('No provider is configured yet: open the dashboard, or run `npx llmeter keys set openai`.\n');
+      log.info('serving', { url: core.server.url, dataDir: config.dataDir, providers });
+      await new Promise<void>((resolve) => {
+        const stop = (signal: string): void => {
+          log.info('stopping', { signal });
+          void core.close().then(resolve);
+        };
+        process.once('SIGINT', () => stop('SIGINT'));
+        process.once('SIGTERM', () => stop('SIGTERM'));
+      });
+    });
+}

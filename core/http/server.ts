@@ -1,0 +1,212 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from '../log.js';
+import { allowedHostHeaders, bearerToken, tokensEqual } from './auth.js';
+
+/** Who may call a route: nobody needs a token, or the named token is required. */
+export type AuthScope = 'public' | 'metrics' | 'ingest' | 'ui';
+
+/** What a route handler gets. */
+export interface RouteContext {
+  req: IncomingMessage;
+  res: ServerResponse;
+  url: URL;
+  /** Reads the request body up to the server's limit; rejects with HttpError 413 past it. */
+  readBody(limitBytes?: number): Promise<Buffer>;
+}
+
+/** One route: exact path match. */
+export interface Route {
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  path: string;
+  auth: AuthScope;
+  handle(ctx: RouteContext): Promise<void> | void;
+}
+
+/** An error whose status and one-line message go to the client as they are. */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The server's configuration. */
+export interface HttpServerOptions {
+  host: string;
+  port: number;
+  tokens: { metrics: string; ingest: string; ui: string };
+  /** Host header names allowed besides the loopback ones. */
+  allowedHosts?: readonly string[];
+  routes: readonly Route[];
+  /** Serves paths no route matched (the dashboard's static files); returns false when it has nothing. */
+  fallback?: (ctx: RouteContext) => Promise<boolean> | boolean;
+  log: Logger;
+  maxBodyBytes?: number;
+}
+
+/** A running server. */
+export interface RunningServer {
+  server: Server;
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+const MAX_URL_LENGTH = 4096;
+const UI_COOKIE = 'llmeter_ui';
+
+/** Sends a JSON body with the status. */
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value));
+  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+/** Sends a one-line plain-text error. */
+export function sendError(res: ServerResponse, status: number, message: string): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const text = `${message.replace(/[\r\n]+/g, ' ')}\n`;
+  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function cookie(req: IncomingMessage, name: string): string | null {
+  for (const part of (req.headers.cookie ?? '').split(';')) {
+    const [key, ...rest] = part.trim().split('=');
+    if (key === name) return rest.join('=');
+  }
+  return null;
+}
+
+function authorized(req: IncomingMessage, scope: AuthScope, tokens: HttpServerOptions['tokens']): boolean {
+  if (scope === 'public') return true;
+  const presented = bearerToken(req) ?? (scope === 'ui' ? cookie(req, UI_COOKIE) : null);
+  return presented !== null && tokensEqual(presented, tokens[scope]);
+}
+
+const TOKEN_NAMES: Record<Exclude<AuthScope, 'public'>, string> = {
+  metrics: 'the metrics token (LLMETER_METRICS_TOKEN; `npx llmeter token` shows it)',
+  ingest: 'the ingest token (LLMETER_INGEST_TOKEN; `npx llmeter token` shows it)',
+  ui: 'the dashboard token (open the URL that `llmeter serve` printed)',
+};
+
+/**
+ * Starts the one HTTP server of LLMeter. Every request passes the Host guard (DNS rebinding),
+ * then the route's token check; no CORS header is ever sent, so other origins get nothing.
+ */
+export function startHttpServer(options: HttpServerOptions): Promise<RunningServer> {
+  const maxBody = options.maxBodyBytes ?? 4 * 1024 * 1024;
+  const routes = new Map(options.routes.map((route) => [`${route.method} ${route.path}`, route]));
+  const paths = new Set(options.routes.map((route) => route.path));
+  let allowedHosts = new Set<string>();
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.setHeader('Cache-Control', 'no-store');
+    res.setHeader('Referrer-Policy', 'no-referrer');
+    res.setHeader('X-Frame-Options', 'DENY');
+    const host = (req.headers.host ?? '').toLowerCase();
+    if (!allowedHosts.has(host)) {
+      sendError(res, 421, `Host "${host.slice(0, 100)}" is not this server's name; LLMeter answers only to its own address (set LLMETER_ALLOWED_HOSTS to add names)`);
+      return;
+    }
+    if ((req.url ?? '').length > MAX_URL_LENGTH) {
+      sendError(res, 414, `URL longer than ${MAX_URL_LENGTH} characters`);
+      return;
+    }
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const ctx: RouteContext = { req, res, url, readBody: (limit = maxBody) => readBody(req, limit) };
+    const route = routes.get(`${req.method} ${url.pathname}`);
+    if (!route) {
+      if (paths.has(url.pathname)) {
+        sendError(res, 405, `${req.method} is not allowed on ${url.pathname}`);
+        return;
+      }
+      if (req.method === 'GET' && options.fallback && (await options.fallback(ctx))) return;
+      sendError(res, 404, `No such route: ${url.pathname}`);
+      return;
+    }
+    if (!authorized(req, route.auth, options.tokens)) {
+      const scope = route.auth as Exclude<AuthScope, 'public'>;
+      res.setHeader('WWW-Authenticate', 'Bearer realm="llmeter"');
+      sendError(res, 401, `Missing or wrong bearer token; ${url.pathname} needs ${TOKEN_NAMES[scope]}`);
+      return;
+    }
+    await route.handle(ctx);
+  };
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      if (err instanceof HttpError) {
+        sendError(res, err.status, err.message);
+        return;
+      }
+      options.log.error('request failed', { path: req.url?.split('?')[0], error: err instanceof Error ? err.message : String(err) });
+      sendError(res, 500, 'Internal error; see the LLMeter log');
+    });
+  });
+  // Slow clients cannot hold sockets open indefinitely.
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
+  server.keepAliveTimeout = 5_000;
+  server.maxHeadersCount = 100;
+
+  return new Promise((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EADDRINUSE') {
+        reject(new Error(`Port ${options.port} on ${options.host} is already in use (another LLMeter, or another program). Stop it, or choose another port with --port or LLMETER_PORT.`));
+      } else if (err.code === 'EACCES') {
+        reject(new Error(`Not allowed to listen on ${options.host}:${options.port}; choose a port above 1024 with --port or LLMETER_PORT.`));
+      } else {
+        reject(err);
+      }
+    });
+    server.listen(options.port, options.host, () => {
+      const port = (server.address() as AddressInfo).port;
+      allowedHosts = allowedHostHeaders(options.host, port, options.allowedHosts ?? []);
+      const shownHost = options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : options.host.includes(':') ? `[${options.host}]` : options.host;
+      resolve({
+        server,
+        port,
+        url: `http://${shownHost}:${port}`,
+        close: () =>
+          new Promise<void>((done) => {
+            server.close(() => done());
+            server.closeAllConnections();
+          }),
+      });
+    });
+  });
+}
+
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > limit) {
+      reject(new HttpError(413, `Body larger than ${limit} bytes`));
+      req.resume();
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        // Drain the rest without keeping it, so the 413 still reaches the client.
+        req.removeAllListeners('data');
+        req.resume();
+        reject(new HttpError(413, `Body larger than ${limit} bytes`));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}

@@ -1,0 +1,13 @@
+// Builds everything `npm start`, `npx llmeter` and the packaged app run: the TypeScript of
+// shared/, core/, electron/ and sdk/ to dist/, and the dashboard with Vite to dist/renderer/.
+import { spawnSync } from 'node:child_process';
+import { existsSync, rmSync } from 'node:fs';
+
+function run(command, args) {
+  const result = spawnSync(command, args, { stdio: 'inherit', shell: process.platform === 'win32' });
+  if (result.status !== 0) process.exit(result.status ?? 1);
+}
+
+rmSync('dist', { recursive: true, force: true });
+run(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json']);
+if (existsSync('renderer/index.html')) run(process.execPath, ['node_modules/vite/bin/vite.js', 'build', '--logLevel', 'warn']);
