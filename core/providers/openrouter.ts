@@ -35,20 +35,17 @@ export function createOpenRouterAdapter(options: AdapterOptions = {}): ProviderA
     async fetch(ctx, window) {
       const covered = activityCoverage(window, Math.floor(now() / 1000));
       const collector = new RecordCollector();
-      const billedDays = new Set<number>();
       if (covered) {
         const days = (covered.end - covered.start) / DAY;
         const query = days === 1 ? `?date=${toIsoDate(covered.start)}` : '';
         const body = await ctx.http.getJson('openrouter', joinUrl(ctx.baseUrl, `${ACTIVITY_PATH}${query}`), headers(ctx));
         const rows = activityRows(body).filter((row) => row.bucketStart >= covered.start && row.bucketStart < covered.end);
-        for (const row of rows) billedDays.add(row.bucketStart);
         // One response is one bucket: its rows per endpoint and upstream provider add up per day and model.
         collector.addBucket(rows);
       }
       return {
         records: collector.records(),
         coverage: covered ? [covered] : [],
-        billedDays: [...billedDays].sort((a, b) => a - b),
         balance: await readCredits(ctx, headers(ctx)),
       };
     },

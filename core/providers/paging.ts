@@ -3,7 +3,6 @@ import type { UsageRecord } from '../../shared/usage.js';
 import type { HttpClient } from './http.js';
 import { JsonReader } from './json-reader.js';
 import { RecordCollector } from './records.js';
-import { startOfDay } from './time.js';
 import type { FetchWindow, ProviderFetchResult } from './types.js';
 
 /**
@@ -83,24 +82,18 @@ export interface BucketedReport {
 
 /**
  * The fetch of providers with an hourly usage report and a daily cost report (OpenAI, Anthropic):
- * every page of both, each covering the whole window, and the days whose cost buckets had results.
+ * every page of both, each covering the whole window.
  */
 export async function fetchUsageAndCost(usage: BucketedReport, cost: BucketedReport, window: FetchWindow): Promise<ProviderFetchResult> {
   const collector = new RecordCollector();
   for (const paged of await fetchAllBuckets(usage.report)) collector.addBucket(usage.rows(paged));
-  const billedDays = new Set<number>();
-  for (const paged of await fetchAllBuckets(cost.report)) {
-    const rows = cost.rows(paged);
-    if (rows.length > 0) billedDays.add(startOfDay(rows[0]!.bucketStart));
-    collector.addBucket(rows);
-  }
+  for (const paged of await fetchAllBuckets(cost.report)) collector.addBucket(cost.rows(paged));
   return {
     records: collector.records(),
     coverage: [
       { source: 'usage', start: window.start, end: window.end },
       { source: 'cost', start: window.start, end: window.end },
     ],
-    billedDays: [...billedDays].sort((a, b) => a - b),
   };
 }
 

@@ -28,8 +28,6 @@ export interface Coverage {
 export interface ProviderFetchResult {
   records: UsageRecord[];
   coverage: Coverage[];
-  /** Start (Unix s) of each UTC day for which the provider reported billed cost; estimates on those days are replaced. */
-  billedDays: number[];
   /** Prepaid balance where the provider reports one (OpenRouter credits). */
   balance?: { creditsNano: bigint; usedNano: bigint };
 }

@@ -52,7 +52,7 @@ describe('OpenRouter adapter against the fake', () => {
     expect(new Set(keys).size).toBe(keys.length);
     expect(result.records.every((r) => r.source === 'cost' && r.bucketWidth === '1d' && r.costKind === 'billed' && r.cachedInputTokens === 0)).toBe(true);
     const activeDays = fake.truth.openrouter.filter((d) => d.usage.length > 0 && d.dayStart >= TODAY - 30 * DAY).map((d) => d.dayStart);
-    expect(result.billedDays).toEqual(activeDays);
+    expect([...new Set(result.records.map((r) => r.bucketStart))].sort((a, b) => a - b)).toEqual(activeDays);
   });
 
   it('reports the prepaid balance from credits', async () => {
@@ -75,7 +75,7 @@ describe('OpenRouter adapter against the fake', () => {
     fake.reset();
     const today = await adapter.fetch(context(), { start: TODAY, end: TODAY + DAY });
     expect(fake.requests.map((r) => r.path)).toEqual(['/api/v1/credits']);
-    expect(today).toMatchObject({ records: [], coverage: [], billedDays: [] });
+    expect(today).toMatchObject({ records: [], coverage: [] });
   });
 
   it('leaves yesterday out until it has settled after midnight', async () => {
