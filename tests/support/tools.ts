@@ -12,7 +12,7 @@ export const TOOLS = {
   prometheus: { name: 'Prometheus', probe: ['prometheus', '--version'], install: 'apt-get install prometheus' },
   promtool: { name: 'promtool', probe: ['promtool', '--version'], install: 'apt-get install prometheus' },
   chromium: { name: 'Chromium', probe: ['chromium', '--version'], install: 'apt-get install chromium' },
-  secretService: { name: 'a Secret Service (gnome-keyring on D-Bus)', probe: ['sh', '-c', 'command -v dbus-run-session && command -v gnome-keyring-daemon && command -v secret-tool'], install: 'apt-get install dbus gnome-keyring libsecret-tools' },
+  secretService: { name: 'a Secret Service (gnome-keyring on D-Bus)', probe: ['sh', '-c', 'command -v dbus-run-session && command -v dbus-daemon && command -v dbus-send && command -v gnome-keyring-daemon && command -v secret-tool'], install: 'apt-get install dbus gnome-keyring libsecret-tools' },
 } satisfies Record<string, SystemTool>;
 
 /**
