@@ -1,0 +1,166 @@
+import type { BudgetPeriod, BudgetScope } from '../../shared/budgets.js';
+import { BudgetInputError, defaultBudgetName, type PeriodBounds, type ValidBudgetInput } from '../../shared/budget-math.js';
+import type { ProviderId } from '../../shared/providers.js';
+import type { Db } from '../store/db.js';
+import { ESTIMATED_NANO_SQL, SPEND_NANO_SQL } from '../store/spend-sql.js';
+
+/** A budget as stored. */
+export interface StoredBudget {
+  id: number;
+  name: string;
+  scope: BudgetScope;
+  period: BudgetPeriod;
+  amountNano: bigint;
+  thresholds: number[];
+}
+
+interface BudgetRow {
+  id: bigint;
+  name: string;
+  scope_kind: BudgetScope['kind'];
+  provider: string | null;
+  model: string | null;
+  project: string | null;
+  period: BudgetPeriod;
+  amount_nano: bigint;
+  thresholds: string;
+}
+
+function fromRow(row: BudgetRow): StoredBudget {
+  const provider = row.provider === null ? {} : { provider: row.provider as ProviderId };
+  const scope: BudgetScope =
+    row.scope_kind === 'all'
+      ? { kind: 'all' }
+      : row.scope_kind === 'provider'
+        ? { kind: 'provider', provider: row.provider as ProviderId }
+        : row.scope_kind === 'model'
+          ? { kind: 'model', model: row.model!, ...provider }
+          : { kind: 'project', project: row.project!, ...provider };
+  return { id: Number(row.id), name: row.name, scope, period: row.period, amountNano: row.amount_nano, thresholds: JSON.parse(row.thresholds) as number[] };
+}
+
+function scopeColumns(scope: BudgetScope): { scopeKind: string; provider: string | null; model: string | null; project: string | null } {
+  return {
+    scopeKind: scope.kind,
+    provider: 'provider' in scope ? (scope.provider ?? null) : null,
+    model: scope.kind === 'model' ? scope.model : null,
+    project: scope.kind === 'project' ? scope.project : null,
+  };
+}
+
+/** Every budget, oldest first. */
+export function listStoredBudgets(db: Db): StoredBudget[] {
+  return (db.prepare('SELECT * FROM budgets ORDER BY id').safeIntegers(true).all() as BudgetRow[]).map(fromRow);
+}
+
+/** One budget, or null. */
+export function getStoredBudget(db: Db, id: number): StoredBudget | null {
+  const row = db.prepare('SELECT * FROM budgets WHERE id = ?').safeIntegers(true).get(id) as BudgetRow | undefined;
+  return row ? fromRow(row) : null;
+}
+
+/**
+ * The name to store: the person's, which must be free, or the default name of the scope and
+ * period, numbered ("OpenAI, monthly 2") when another budget has it.
+ */
+function chooseName(db: Db, input: ValidBudgetInput, exceptId: number | null): string {
+  const taken = (name: string): boolean => db.prepare('SELECT 1 FROM budgets WHERE name = ? AND id IS NOT ?').get(name, exceptId) !== undefined;
+  if (input.name !== null) {
+    if (taken(input.name)) throw new BudgetInputError(`A budget named "${input.name}" already exists; choose another name`);
+    return input.name;
+  }
+  const base = defaultBudgetName(input.scope, input.period);
+  let name = base;
+  for (let n = 2; taken(name); n++) name = `${base} ${n}`;
+  return name;
+}
+
+/** Stores a new budget; returns its id. Throws BudgetInputError when the name is taken. */
+export function insertBudget(db: Db, input: ValidBudgetInput, nowSec: number): number {
+  return db.transaction(() => {
+    const result = db
+      .prepare(
+        `INSERT INTO budgets (name, scope_kind, provider, model, project, period, amount_nano, thresholds, created_at, updated_at)
+         VALUES (@name, @scopeKind, @provider, @model, @project, @period, @amountNano, @thresholds, @now, @now)`,
+      )
+      .run({ name: chooseName(db, input, null), ...scopeColumns(input.scope), period: input.period, amountNano: input.amountNano, thresholds: JSON.stringify(input.thresholds), now: nowSec });
+    return Number(result.lastInsertRowid);
+  }).immediate();
+}
+
+/**
+ * Replaces a budget's definition. A budget edited without a name keeps its current one.
+ * Returns false when there is no such budget.
+ */
+export function replaceBudget(db: Db, id: number, input: ValidBudgetInput, nowSec: number): boolean {
+  const current = getStoredBudget(db, id);
+  if (!current) return false;
+  const name = input.name === null ? current.name : chooseName(db, input, id);
+  db.prepare(
+    `UPDATE budgets SET name = @name, scope_kind = @scopeKind, provider = @provider, model = @model, project = @project,
+       period = @period, amount_nano = @amountNano, thresholds = @thresholds, updated_at = @now WHERE id = @id`,
+  ).run({ id, name, ...scopeColumns(input.scope), period: input.period, amountNano: input.amountNano, thresholds: JSON.stringify(input.thresholds), now: nowSec });
+  return true;
+}
+
+/** Deletes a budget (its alert history stays). Returns false when there was none. */
+export function deleteStoredBudget(db: Db, id: number): boolean {
+  return db.prepare('DELETE FROM budgets WHERE id = ?').run(id).changes > 0;
+}
+
+/** Spend of one scope in the current period and, where the data reaches back that far, the previous one. */
+export interface ScopeSpend {
+  spentNano: bigint;
+  estimatedNano: bigint;
+  /** Null when no usage of the scope's provider(s) starts at or before the previous period's start. */
+  previousNano: bigint | null;
+}
+
+interface SpendRow {
+  current: bigint;
+  spent_nano: bigint;
+  estimated_nano: bigint;
+}
+
+/**
+ * Sums a scope's spend over the previous and current period in one indexed range scan, counting
+ * spend exactly as the metrics do (SPEND_NANO_SQL: billed cost plus estimates not yet superseded).
+ */
+export function queryScopeSpend(db: Db, scope: BudgetScope, current: PeriodBounds, previous: PeriodBounds): ScopeSpend {
+  const columns = scopeColumns(scope);
+  const params = {
+    previousStart: previous.startMs / 1000,
+    currentStart: current.startMs / 1000,
+    end: current.endMs / 1000,
+    provider: columns.provider,
+    model: columns.model,
+    project: columns.project,
+  };
+  const rows = db
+    .prepare(
+      `SELECT bucket_start >= @currentStart AS current, ${SPEND_NANO_SQL} AS spent_nano, ${ESTIMATED_NANO_SQL} AS estimated_nano
+       FROM usage
+       WHERE bucket_start >= @previousStart AND bucket_start < @end
+         AND (@provider IS NULL OR provider = @provider)
+         AND (@model IS NULL OR model = @model)
+         AND (@project IS NULL OR project = @project)
+       GROUP BY current`,
+    )
+    .safeIntegers(true)
+    .all(params) as SpendRow[];
+  const thisPeriod = rows.find((row) => row.current === 1n);
+  const lastPeriod = rows.find((row) => row.current === 0n);
+  // Two statements rather than one with "@provider IS NULL OR …", which would defeat the MIN() optimization.
+  const earliest = (
+    columns.provider === null ? db.prepare('SELECT MIN(bucket_start) FROM usage') : db.prepare('SELECT MIN(bucket_start) FROM usage WHERE provider = ?').bind(columns.provider)
+  )
+    .pluck()
+    .safeIntegers(true)
+    .get() as bigint | null;
+  const reachesBack = earliest !== null && earliest <= BigInt(params.previousStart);
+  return {
+    spentNano: thisPeriod?.spent_nano ?? 0n,
+    estimatedNano: thisPeriod?.estimated_nano ?? 0n,
+    previousNano: reachesBack ? (lastPeriod?.spent_nano ?? 0n) : null,
+  };
+}
