@@ -1,0 +1,77 @@
+import { Readable, type Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import Database from 'better-sqlite3';
+import { connectionOptions, type Db } from '../store/db.js';
+import { csvStringifier, exportCells, jsonLine } from './format.js';
+import { queryExportRows, type ExportQuery, type ExportRow } from './query.js';
+
+/** Options of one export run. */
+export interface ExportRunOptions {
+  /** Aborting stops the export; the sink is destroyed and the promise rejects with an AbortError. */
+  signal?: AbortSignal;
+  /** Called after each row is read, with the count so far (for progress displays). */
+  onRow?: (rows: number) => void;
+}
+
+/** Media type of each format, for HTTP answers. */
+export const EXPORT_CONTENT_TYPES = { csv: 'text/csv; charset=utf-8; header=present', jsonl: 'application/x-ndjson; charset=utf-8' } as const;
+
+function* mapRows<T>(rows: Iterable<ExportRow>, map: (row: ExportRow) => T, onRow: ((rows: number) => void) | undefined): Generator<T> {
+  let count = 0;
+  for (const row of rows) {
+    yield map(row);
+    onRow?.(++count);
+  }
+}
+
+/**
+ * Writes the usage history that `query` selects to `sink` as CSV or JSON Lines, streaming: rows
+ * flow from a SQLite iterator through the formatter with backpressure, so memory stays flat for
+ * any number of rows. Resolves with the row count once the sink has taken everything; rejects
+ * (and stops reading) when the sink fails, e.g. with EPIPE or ENOSPC. The sink is ended, except
+ * process.stdout/stderr.
+ *
+ * `db` stays busy until the export ends: pass a connection nothing else uses meanwhile
+ * (openExportConnection), or await the export before touching `db` again.
+ */
+export async function exportUsage(db: Db, query: ExportQuery, sink: Writable, options: ExportRunOptions = {}): Promise<{ rows: number }> {
+  let rows = 0;
+  const onRow = (count: number): void => {
+    rows = count;
+    options.onRow?.(count);
+  };
+  const records = queryExportRows(db, query);
+  const streamOptions = options.signal ? { signal: options.signal } : {};
+  try {
+    if (query.format === 'csv') {
+      await pipeline(Readable.from(mapRows(records, exportCells, onRow)), csvStringifier(), sink, streamOptions);
+    } else {
+      await pipeline(Readable.from(mapRows(records, jsonLine, onRow)), sink, streamOptions);
+    }
+  } finally {
+    // Whatever stopped the stream, the SQLite statement is released here, where the generator is
+    // certainly not running (a destroy from inside onRow could not close it).
+    records.return();
+  }
+  return { rows };
+}
+
+/**
+ * A read-only connection of its own to the same database file, for an export that runs while the
+ * app keeps polling and serving: the export reads one consistent snapshot (WAL), and the app's
+ * connection is never left busy by the export's iterator. Close it when the export ends.
+ * An in-memory database has no file to share, so it is returned as it is.
+ */
+export function openExportConnection(db: Db): Db {
+  if (db.memory) return db;
+  return new Database(db.name, connectionOptions({ readonly: true, fileMustExist: true, timeout: 5000 }));
+}
+
+/** A file name for an export, e.g. `llmeter-usage-day-2026-01-01-to-2026-01-31.csv` (first and last day included). */
+export function exportFileName(query: ExportQuery, nowMs: number): string {
+  const day = (sec: number): string => new Date(sec * 1000).toISOString().slice(0, 10);
+  const from = query.window.fromSec === null ? 'start' : day(query.window.fromSec);
+  // `to` is exclusive: name the last day the export includes.
+  const to = query.window.toSec === null ? day(Math.floor(nowMs / 1000)) : day(query.window.toSec - 1);
+  return `llmeter-usage-${query.granularity}-${from}-to-${to}.${query.format}`;
+}

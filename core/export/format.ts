@@ -1,0 +1,101 @@
+import { stringify, type CastingContext, type Stringifier } from 'csv-stringify';
+import { formatNanoAsDecimal } from '../../shared/money.js';
+import type { ExportCostKind, ExportRow } from './query.js';
+
+/** One column of the export: its name (CSV header, JSON key) and what it holds, for the README. */
+export interface ExportColumn {
+  name: string;
+  meaning: string;
+}
+
+/** The export's columns in order. CSV and JSON Lines carry the same ones under the same names. */
+export const EXPORT_COLUMNS = [
+  { name: 'period_start', meaning: 'Start of the period, ISO 8601 UTC. Daily cost buckets keep their whole day under hour granularity.' },
+  { name: 'period_end', meaning: 'End of the period (exclusive), ISO 8601 UTC.' },
+  { name: 'provider', meaning: 'openai, anthropic or openrouter.' },
+  { name: 'model', meaning: 'Model as the provider names it; "(no model)" for charges of no model (web search, storage, …).' },
+  { name: 'project', meaning: 'OpenAI project or Anthropic/OpenRouter workspace id; empty when the provider gives none.' },
+  { name: 'line_item', meaning: 'The provider’s cost line item (e.g. "gpt-4o-2024-08-06, input"); empty on token rows.' },
+  { name: 'requests', meaning: 'Model requests; empty where the source does not report them (Anthropic, cost rows).' },
+  { name: 'input_tokens', meaning: 'All input tokens, cache reads and cache writes included.' },
+  { name: 'cached_input_tokens', meaning: 'Input tokens read from the prompt cache.' },
+  { name: 'cache_write_tokens', meaning: 'Input tokens written to the prompt cache.' },
+  { name: 'output_tokens', meaning: 'Output tokens.' },
+  { name: 'cost_usd', meaning: 'Exact decimal US dollars, "." as decimal point, no rounding; empty when cost_kind is superseded or unpriced.' },
+  {
+    name: 'cost_kind',
+    meaning:
+      'billed (the provider’s bill), estimated (tokens × list price, for days not billed yet), superseded (tokens of a day billed since: its cost is in the cost rows) or unpriced (tokens of a model with no known price).',
+  },
+  { name: 'source', meaning: 'Where the row comes from: usage (provider usage API), cost (provider cost API) or sdk (LLMeter SDK events).' },
+] as const satisfies readonly ExportColumn[];
+
+type ColumnName = (typeof EXPORT_COLUMNS)[number]['name'];
+type Cell = string | number | null;
+
+const COLUMN_NAMES: readonly ColumnName[] = EXPORT_COLUMNS.map((column) => column.name);
+const COST_COLUMN = COLUMN_NAMES.indexOf('cost_usd');
+const KINDS_WITHOUT_COST: ReadonlySet<ExportCostKind> = new Set(['superseded', 'unpriced']);
+
+function isoSeconds(sec: number): string {
+  return new Date(sec * 1000).toISOString().replace('.000Z', 'Z');
+}
+
+/** A row's cells in column order. Money is printed from the exact nano-dollar sum, never a float. */
+export function exportCells(row: ExportRow): Cell[] {
+  const costUsd = KINDS_WITHOUT_COST.has(row.costKind) && row.costNano === 0n ? null : formatNanoAsDecimal(row.costNano);
+  return [
+    isoSeconds(row.periodStart),
+    isoSeconds(row.periodEnd),
+    row.provider,
+    row.model,
+    row.project,
+    row.lineItem,
+    row.requests,
+    row.inputTokens,
+    row.cachedInputTokens,
+    row.cacheWriteTokens,
+    row.outputTokens,
+    costUsd,
+    row.costKind,
+    row.source,
+  ];
+}
+
+/** One JSON Lines record: the columns as keys, numbers as numbers, cost_usd as an exact decimal string. */
+export function jsonLine(row: ExportRow): string {
+  const cells = exportCells(row);
+  const record: Record<string, Cell> = {};
+  COLUMN_NAMES.forEach((name, index) => (record[name] = cells[index]!));
+  return `${JSON.stringify(record)}\n`;
+}
+
+// OWASP "CSV injection": cells a spreadsheet would read as a formula, plus the full-width forms
+// that some spreadsheets normalise to them.
+const FORMULA_START = /^[=+\-@\t\r\uFF1D\uFF0B\uFF0D\uFF20]/;
+
+/**
+ * A text cell made safe to open in a spreadsheet, the OWASP way: a cell starting with = + - @ tab
+ * or carriage return gets a leading single quote and is always quoted. Other cells pass unchanged.
+ */
+export function neutralizeFormula(value: string): string | { value: string; quoted: true } {
+  return FORMULA_START.test(value) ? { value: `'${value}`, quoted: true } : value;
+}
+
+/**
+ * A CSV writer for exportCells records: RFC 4180 (CRLF, quotes doubled, fields with a delimiter,
+ * quote or line break quoted), header row, UTF-8. Text cells are neutralized; numeric cells are
+ * not, so a negative cost stays a number.
+ */
+export function csvStringifier(): Stringifier {
+  return stringify({
+    header: true,
+    columns: [...COLUMN_NAMES],
+    record_delimiter: 'windows',
+    // A lone \n or \r inside a name must be quoted too, not only the CRLF we write between records.
+    quote_record_delimiter: true,
+    cast: {
+      string: (value: string, context: CastingContext) => (context.header || context.column === COST_COLUMN ? value : neutralizeFormula(value)),
+    },
+  });
+}
