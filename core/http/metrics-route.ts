@@ -1,4 +1,5 @@
 import { parseTimeWindow, TimeRangeError } from '../../shared/time-range.js';
+import { renderMetrics } from '../metrics/exposition.js';
 import { buildMetricsRegistry, type MetricsSnapshot } from '../metrics/registry.js';
 import type { TimeWindow } from '../../shared/time-range.js';
 import { HttpError, type Route } from './server.js';
@@ -19,7 +20,7 @@ export function metricsRoutes(loadSnapshot: (window: TimeWindow) => MetricsSnaps
       throw err;
     }
     const registry = buildMetricsRegistry(() => loadSnapshot(window), wantsOpenMetrics(req.headers.accept));
-    const text = await registry.metrics();
+    const text = await renderMetrics(registry);
     res.writeHead(200, { 'Content-Type': registry.contentType, 'Content-Length': Buffer.byteLength(text) });
     res.end(text);
   };

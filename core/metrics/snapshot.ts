@@ -1,7 +1,7 @@
 import type { ProviderId } from '../../shared/providers.js';
 import type { TimeWindow } from '../../shared/time-range.js';
 import type { Db } from '../store/db.js';
-import { ESTIMATED_NANO_SQL, SPEND_NANO_SQL, windowBounds } from '../store/spend-sql.js';
+import { COUNTED_ROWS_SQL, ESTIMATED_NANO_SQL, SPEND_NANO_SQL, windowBounds } from '../store/spend-sql.js';
 
 /** Totals of one (provider, model) series over a window. */
 export interface SeriesTotals {
@@ -33,7 +33,8 @@ interface SeriesRow {
 
 /**
  * Aggregates usage per (provider, model) over a window in SQL. A bucket belongs to the window
- * when its start does: [from, to). Estimates superseded by billed cost are left out.
+ * when its start does: [from, to). Estimates superseded by billed cost are left out, and so are
+ * the SDK's rows of providers with a billing key (COUNTED_ROWS_SQL).
  */
 export function querySeriesTotals(db: Db, window: TimeWindow): SeriesTotals[] {
   const rows = db
@@ -47,7 +48,7 @@ export function querySeriesTotals(db: Db, window: TimeWindow): SeriesTotals[] {
          SUM(cache_write_tokens) AS cache_write_tokens,
          SUM(output_tokens) AS output_tokens
        FROM usage
-       WHERE bucket_start >= ? AND bucket_start < ?
+       WHERE bucket_start >= ? AND bucket_start < ? AND ${COUNTED_ROWS_SQL}
        GROUP BY provider, model
        ORDER BY provider, model`,
     )
