@@ -1,0 +1,242 @@
+/**
+ * `POST /api/v1/ingest` over a real SQLite file: one clear 4xx per kind of bad input, idempotence
+ * on event ids, the hourly rollups kept exact on write, and SDK spend counted by every view of spend
+ * alike — only for providers without a billing key.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { spendByProvider } from '../../core/api/spend-queries.js';
+import { createBudget, listBudgets } from '../../core/budgets/budgets.js';
+import { startHttpServer, type RunningServer } from '../../core/http/server.js';
+import { queryCustomerSeries, queryCustomerTotals } from '../../core/ingest/customers.js';
+import { ingestRoute } from '../../core/ingest/route.js';
+import { syncSdkSpendWithBilling } from '../../core/ingest/store.js';
+import { silentLogger } from '../../core/log.js';
+import { queryPeriodSpend } from '../../core/metrics/period-spend.js';
+import { querySeriesTotals } from '../../core/metrics/snapshot.js';
+import { estimateCostNano } from '../../core/pricing/estimate.js';
+import { openDatabase, type Db } from '../../core/store/db.js';
+import { writeProviderFetch } from '../../core/store/usage-repo.js';
+import { formatNanoAsDecimal } from '../../shared/money.js';
+import type { ProviderId } from '../../shared/providers.js';
+import type { WireEvent } from '../../sdk/index.js';
+import { record } from '../support/records.js';
+import { tempDir } from '../support/temp.js';
+
+const TOKEN = 'ingest-token-0123456789';
+const NOW_MS = Date.parse('2026-11-18T12:34:56Z');
+const ALL = { fromSec: null, toSec: null };
+
+let db: Db;
+let server: RunningServer;
+let billed: ProviderId[] = [];
+let ingested = 0;
+
+const id = (n: number): string => `3f2b8c1e-0000-4000-8000-${String(n).padStart(12, '0')}`;
+function event(n: number, fields: Partial<WireEvent> = {}): WireEvent {
+  return { id: id(n), provider: 'openai', model: 'gpt-4o-mini', inputTokens: 1000 * n, cachedInputTokens: 100 * n, outputTokens: 50 * n, latencyMs: 800, status: 200, customerId: 'acme', timestamp: '2026-11-18T10:20:00Z', ...fields };
+}
+
+async function post(body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; text: string }> {
+  const res = await fetch(`${server.url}/api/v1/ingest`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  return { status: res.status, text: await res.text() };
+}
+
+const price = (e: WireEvent): bigint =>
+  estimateCostNano(e.provider as ProviderId, e.model, { inputTokens: e.inputTokens, cachedInputTokens: e.cachedInputTokens, cacheWriteTokens: e.cacheWriteTokens ?? 0, outputTokens: e.outputTokens }, new Date(e.timestamp))!;
+
+beforeAll(async () => {
+  db = openDatabase(tempDir('llmeter-ingest-', 'suite'));
+  server = await startHttpServer({
+    host: '127.0.0.1',
+    port: 0,
+    tokens: { metrics: 'm-token-0123456789', ingest: TOKEN, ui: 'u-token-0123456789' },
+    log: silentLogger,
+    routes: [ingestRoute({ db, billedProviders: () => billed, now: () => NOW_MS, onIngested: (result) => (ingested += result.inserted) })],
+  });
+});
+afterAll(async () => {
+  await server.close();
+  db.close();
+});
+beforeEach(() => {
+  for (const table of ['sdk_events', 'sdk_usage_hourly', 'usage', 'budgets']) db.exec(`DELETE FROM ${table}`);
+  billed = [];
+  ingested = 0;
+});
+
+describe('ingest validation', () => {
+  it('answers a clear 4xx for each kind of bad input, and stores nothing', async () => {
+    const wrongToken = await post({ events: [event(1)] }, { Authorization: 'Bearer nope' });
+    expect(wrongToken.status).toBe(401);
+    expect(wrongToken.text).toContain('npx llmeter token');
+    expect((await post({ events: [event(1)] }, { 'Content-Type': 'text/plain' })).status).toBe(415);
+    const malformed = await post('{"events": [', {});
+    expect(malformed.status).toBe(400);
+    expect(malformed.text).toMatch(/not valid JSON/);
+
+    const cases: Array<[unknown, RegExp]> = [
+      [[event(1)], /body: /],
+      [{ events: [event(1), { ...event(2), inputTokens: '12' }] }, /events\[1\]\.inputTokens: /],
+      [{ events: [event(1, { provider: 'mistral' })] }, /events\[0\]\.provider: .*openai/],
+      [{ events: [event(1, { id: 'retry-1' })] }, /events\[0\]\.id: must be a UUID/],
+      [{ events: [event(1, { cachedInputTokens: 5000 })] }, /events\[0\]\.cachedInputTokens: cachedInputTokens plus cacheWriteTokens cannot exceed/],
+      [{ events: [event(1, { model: '  ' })] }, /events\[0\]\.model: must not be empty/],
+      [{ events: [event(1, { customerId: 'a\nb' })] }, /events\[0\]\.customerId: must not contain control characters/],
+      [{ events: [event(1, { timestamp: '2026-11-18 10:20' })] }, /events\[0\]\.timestamp: /],
+      [{ events: [event(1, { timestamp: '2026-11-18T15:00:00Z' })] }, /events\[0\]\.timestamp: .*more than an hour ahead/],
+      [{ events: [event(1, { status: 600 })] }, /events\[0\]\.status: /],
+    ];
+    for (const [body, message] of cases) {
+      const res = await post(body);
+      expect(res.status, res.text).toBe(400);
+      expect(res.text).toMatch(message);
+      expect(res.text.trim().split('\n')).toHaveLength(1);
+    }
+
+    const tooMany = await post({ events: Array.from({ length: 1001 }, (_, n) => event(n + 1)) });
+    expect(tooMany.status).toBe(413);
+    expect(tooMany.text).toMatch(/at most 1000 events/);
+    const tooBig = await post({ events: [event(1)], padding: 'x'.repeat(3 * 1024 * 1024) });
+    expect(tooBig.status).toBe(413);
+
+    expect(db.prepare('SELECT COUNT(*) FROM sdk_events').pluck().get()).toBe(0);
+    expect(ingested).toBe(0);
+  });
+
+  it('accepts fields a newer SDK adds, and a full batch of 1000 events', async () => {
+    const res = await post({ events: Array.from({ length: 1000 }, (_, n) => ({ ...event(n + 1), region: 'eu' })), sdkVersion: '9.9' });
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.text)).toEqual({ received: 1000, inserted: 1000, duplicates: 0 });
+  });
+});
+
+describe('ingest storage', () => {
+  it('is idempotent on event ids: a retried batch, or an id repeated in any case, counts once', async () => {
+    const batch = { events: [event(1), event(2), event(3, { customerId: undefined })] };
+    expect(JSON.parse((await post(batch)).text)).toEqual({ received: 3, inserted: 3, duplicates: 0 });
+    expect(JSON.parse((await post(batch)).text)).toEqual({ received: 3, inserted: 0, duplicates: 3 });
+    const again = { events: [event(2, { id: id(2).toUpperCase() }), event(4), event(4)] };
+    expect(JSON.parse((await post(again)).text)).toEqual({ received: 3, inserted: 1, duplicates: 2 });
+    expect(ingested).toBe(4);
+
+    const totals = querySeriesTotals(db, ALL);
+    expect(totals).toHaveLength(1);
+    expect(totals[0]).toMatchObject({ provider: 'openai', model: 'gpt-4o-mini', requests: 4, inputTokens: 10_000, cachedInputTokens: 1000, outputTokens: 500 });
+    expect(totals[0]!.costNano).toBe(price(event(1)) + price(event(2)) + price(event(3)) + price(event(4)));
+    expect(totals[0]!.estimatedNano).toBe(totals[0]!.costNano);
+  });
+
+  it('rolls events up per hour, customer and feature, exactly, with failures and unknown models counted', async () => {
+    const events = [
+      event(1, { feature: 'search' }),
+      event(2, { feature: 'search', timestamp: '2026-11-18T10:59:59.999Z' }),
+      event(3, { timestamp: '2026-11-18T11:00:00Z', status: 429, inputTokens: 0, cachedInputTokens: 0, outputTokens: 0 }),
+      event(4, { provider: 'anthropic', model: 'claude-sonnet-4-5', cacheWriteTokens: 300, customerId: 'globex' }),
+      event(5, { model: 'my-own-finetune', customerId: 'globex' }),
+    ];
+    expect((await post({ events })).status).toBe(200);
+    const hourly = db.prepare('SELECT hour, provider, model, customer_id, feature, requests, failed_requests, input_tokens, cost_nano, unpriced_requests, latency_ms_total FROM sdk_usage_hourly ORDER BY hour, provider, model, customer_id, feature').safeIntegers(true).all();
+    const at = (iso: string): bigint => BigInt(Date.parse(iso) / 1000);
+    expect(hourly).toEqual([
+      { hour: at('2026-11-18T10:00:00Z'), provider: 'anthropic', model: 'claude-sonnet-4-5', customer_id: 'globex', feature: '', requests: 1n, failed_requests: 0n, input_tokens: 4000n, cost_nano: price(events[3]!), unpriced_requests: 0n, latency_ms_total: 800n },
+      { hour: at('2026-11-18T10:00:00Z'), provider: 'openai', model: 'gpt-4o-mini', customer_id: 'acme', feature: 'search', requests: 2n, failed_requests: 0n, input_tokens: 3000n, cost_nano: price(events[0]!) + price(events[1]!), unpriced_requests: 0n, latency_ms_total: 1600n },
+      { hour: at('2026-11-18T10:00:00Z'), provider: 'openai', model: 'my-own-finetune', customer_id: 'globex', feature: '', requests: 1n, failed_requests: 0n, input_tokens: 5000n, cost_nano: 0n, unpriced_requests: 1n, latency_ms_total: 800n },
+      { hour: at('2026-11-18T11:00:00Z'), provider: 'openai', model: 'gpt-4o-mini', customer_id: 'acme', feature: '', requests: 1n, failed_requests: 1n, input_tokens: 0n, cost_nano: 0n, unpriced_requests: 0n, latency_ms_total: 800n },
+    ]);
+    const usage = db.prepare("SELECT bucket_start, bucket_width, model, requests, cost_kind, unpriced FROM usage WHERE source = 'sdk' AND provider = 'openai' ORDER BY bucket_start, model").all();
+    expect(usage).toEqual([
+      { bucket_start: Number(at('2026-11-18T10:00:00Z')), bucket_width: '1h', model: 'gpt-4o-mini', requests: 2, cost_kind: 'estimated', unpriced: 0 },
+      { bucket_start: Number(at('2026-11-18T10:00:00Z')), bucket_width: '1h', model: 'my-own-finetune', requests: 1, cost_kind: 'estimated', unpriced: 1 },
+      { bucket_start: Number(at('2026-11-18T11:00:00Z')), bucket_width: '1h', model: 'gpt-4o-mini', requests: 1, cost_kind: 'estimated', unpriced: 0 },
+    ]);
+  });
+
+  it('counts SDK spend in every view alike, and only for providers without a billing key', async () => {
+    createBudget(db, { name: 'All', scope: { kind: 'all' }, period: 'month', amountUsd: '1000', thresholds: [50] }, NOW_MS);
+    const openai = [event(1), event(2)];
+    const anthropic = [event(3, { provider: 'anthropic', model: 'claude-sonnet-4-5' })];
+    billed = ['openai'];
+    await post({ events: [...openai, ...anthropic] });
+    const anthropicNano = price(anthropic[0]!);
+    const openaiNano = price(openai[0]!) + price(openai[1]!);
+
+    const views = () => ({
+      metrics: querySeriesTotals(db, ALL).map((s) => [s.provider, s.costNano, s.inputTokens]),
+      dashboard: [...spendByProvider(db, ALL)].map(([provider, spend]) => [provider, spend.costNano]),
+      periods: queryPeriodSpend(db, NOW_MS).map((p) => [p.provider, p.costNano.month]),
+      budget: listBudgets(db, NOW_MS)[0]!.spentUsd,
+    });
+    // OpenAI has a billing key: its SDK rows count nowhere (its billing will); Anthropic's count everywhere.
+    expect(views()).toEqual({
+      metrics: [['anthropic', anthropicNano, 3000]],
+      dashboard: [['anthropic', anthropicNano], ['openai', 0n]],
+      periods: [['anthropic', anthropicNano], ['openai', 0n]],
+      budget: formatNanoAsDecimal(anthropicNano),
+    });
+
+    syncSdkSpendWithBilling(db, []);
+    expect(views()).toEqual({
+      metrics: [['anthropic', anthropicNano, 3000], ['openai', openaiNano, 3000]],
+      dashboard: [['anthropic', anthropicNano], ['openai', openaiNano]],
+      periods: [['anthropic', anthropicNano], ['openai', openaiNano]],
+      budget: formatNanoAsDecimal(anthropicNano + openaiNano),
+    });
+
+    // Attribution does not depend on keys.
+    syncSdkSpendWithBilling(db, ['openai', 'anthropic']);
+    expect(querySeriesTotals(db, ALL)).toEqual([]);
+    expect(queryCustomerTotals(db, ALL, 10).map((c) => [c.customerId, c.requests])).toEqual([['acme', 3]]);
+  });
+});
+
+describe('after a billing key is removed', () => {
+  it('SDK spend counts again, except where the billing already stored covers it', async () => {
+    const billedDay = Date.parse('2026-11-17T00:00:00Z') / 1000;
+    writeProviderFetch(db, 'openai', [], [record({ provider: 'openai', source: 'cost', bucketStart: billedDay, costNano: 7_000_000_000n, lineItem: 'gpt-4o-mini, input' })], NOW_MS / 1000);
+    const covered = event(1, { timestamp: '2026-11-17T09:00:00Z' });
+    const after = event(2);
+    await post({ events: [covered, after] });
+    const openaiCost = (): bigint => querySeriesTotals(db, ALL).filter((s) => s.provider === 'openai').reduce((sum, s) => sum + s.costNano, 0n);
+    expect(openaiCost()).toBe(7_000_000_000n + price(after));
+
+    syncSdkSpendWithBilling(db, ['openai']);
+    expect(openaiCost()).toBe(7_000_000_000n);
+    syncSdkSpendWithBilling(db, []);
+    expect(openaiCost()).toBe(7_000_000_000n + price(after));
+  });
+});
+
+describe('customer queries', () => {
+  it('rank customers by cost in the window, filter by provider, and fold the rest into "other"', async () => {
+    await post({
+      events: [
+        event(1, { customerId: 'small' }),
+        event(5, { customerId: 'big' }),
+        event(3, { customerId: 'mid' }),
+        event(4, { customerId: 'mid', provider: 'anthropic', model: 'claude-sonnet-4-5' }),
+        event(6, { customerId: 'early', timestamp: '2026-11-17T10:00:00Z' }),
+        event(7, { customerId: undefined }),
+      ],
+    });
+    const day = { fromSec: Date.parse('2026-11-18T00:00:00Z') / 1000, toSec: Date.parse('2026-11-19T00:00:00Z') / 1000 };
+    expect(queryCustomerTotals(db, day, 10).map((c) => c.customerId)).toEqual(['mid', 'big', 'small']);
+    expect(queryCustomerTotals(db, day, 1, ['openai']).map((c) => c.customerId)).toEqual(['big']);
+    expect(queryCustomerTotals(db, ALL, 10).map((c) => c.customerId)).toEqual(['mid', 'early', 'big', 'small']);
+
+    const series = queryCustomerSeries(db, day, 1);
+    expect(series.map((s) => [s.provider, s.customerId, s.requests])).toEqual([
+      ['anthropic', 'mid', 1],
+      ['openai', '', 1],
+      ['openai', 'mid', 1],
+      ['openai', 'other', 2],
+    ]);
+    expect(series.find((s) => s.customerId === 'other')!.costNano).toBe(price(event(1)) + price(event(5)));
+    expect(series.find((s) => s.customerId === 'other')!.inputTokens).toBe(6000);
+    // The next hour, nothing: the window decides.
+    expect(queryCustomerSeries(db, { fromSec: day.toSec, toSec: null }, 1)).toEqual([]);
+  });
+});
