@@ -10,5 +10,7 @@ export default defineConfig({
     pool: 'forks',
     reporters: ['default', 'json'],
     outputFile: { json: 'test-output/vitest.json' },
+    // electron-store imports 'electron'; processed by Vite, it sees the tests' fake Electron (tests/electron).
+    server: { deps: { inline: ['electron-store'] } },
   },
 });
