@@ -1,5 +1,17 @@
 import type { ProviderId } from '../shared/providers.js';
+import type { LlmeterApi } from '../shared/api.js';
+import { dashboardFiles, defaultRendererDir } from './api/dashboard-files.js';
+import { createApiService, type ApiServiceDeps } from './api/service.js';
+import { uiApiRoutes } from './api/ui-routes.js';
+import { listBudgets } from './budgets/budgets.js';
+import { createBudgetAlerter, type BudgetAlerter } from './budgets/evaluate.js';
+import { headlessNotifier, type Notifier } from './budgets/notifiers.js';
 import type { CoreConfig } from './config.js';
+import { exportRoute } from './export/route.js';
+import { alertsRoute } from './http/alerts-route.js';
+import { customerTotalsSource, queryCustomerSeries } from './ingest/customers.js';
+import { ingestRoute } from './ingest/route.js';
+import { syncSdkSpendWithBilling } from './ingest/store.js';
 import { generateToken } from './http/auth.js';
 import { healthRoute } from './http/health-route.js';
 import { metricsRoutes } from './http/metrics-route.js';
@@ -7,12 +19,16 @@ import { startHttpServer, type Route, type RunningServer } from './http/server.j
 import type { SecretStore } from './keys/keychain.js';
 import { resolveProviderCredentials, resolveServiceToken, type ProviderCredential } from './keys/credentials.js';
 import type { Logger } from './log.js';
+import { queryPeriodSpend } from './metrics/period-spend.js';
+import { providerSync } from './metrics/provider-sync.js';
 import { querySeriesTotals } from './metrics/snapshot.js';
 import { pollProvider, type PollOutcome } from './poller/poll.js';
 import { startScheduler, type Scheduler } from './poller/scheduler.js';
 import { createHttpClient, type HttpClient } from './providers/http.js';
 import { ADAPTERS } from './providers/registry.js';
+import { openSettingsStore } from './settings/store.js';
 import { openDatabase, type Db } from './store/db.js';
+import { listSyncStates } from './store/sync-state.js';
 import { VERSION } from './version.js';
 
 /** How often and how far back to poll. */
@@ -35,6 +51,18 @@ export interface CoreDeps {
   now?: () => number;
   /** Demo mode: generated data, no provider polled, every page marked "demo". */
   demo?: boolean;
+  /**
+   * Budget alert delivery. Default: a log line plus the webhook of `settings().webhookUrl`; the
+   * desktop app passes its own notifier (Electron Notification, composed with the headless ones).
+   * `settings` is read at every evaluation; default: the `alerts` group of the settings store.
+   */
+  alerts?: { notifier?: Notifier; settings?: () => { muted: boolean; webhookUrl: string } };
+  /**
+   * The dashboard and its typed API: where the Vite build is (default dist/renderer), the settings
+   * store (default: the data folder's), and host-specific parts of the API (Electron's save dialog
+   * for exports, the SDK's per-customer totals).
+   */
+  dashboard?: { rendererDir?: string } & Partial<Pick<ApiServiceDeps, 'settings' | 'exportData' | 'customers'>>;
 }
 
 /**
@@ -42,10 +70,10 @@ export interface CoreDeps {
  */
 export async function pollAllProviders(db: Db, credentials: readonly ProviderCredential[], deps: CoreDeps): Promise<PollOutcome[]> {
   const settings = { ...DEFAULT_POLL_SETTINGS, ...deps.poll };
-  const http = deps.http ?? createHttpClient();
   return Promise.all(
     credentials.map((credential) =>
-      pollProvider(db, http, { provider: credential.provider, adapter: ADAPTERS[credential.provider], key: credential.key, baseUrl: deps.config.baseUrls[credential.provider] }, {
+      // A client per provider, so that each outcome counts its own HTTP requests.
+      pollProvider(db, deps.http ?? createHttpClient(), { provider: credential.provider, adapter: ADAPTERS[credential.provider], key: credential.key, baseUrl: deps.config.baseUrls[credential.provider] }, {
         backfillDays: settings.backfillDays,
         trailingDays: settings.trailingDays,
         log: deps.log,
@@ -68,8 +96,14 @@ export interface CoreApp {
   scheduler: Scheduler;
   /** Called after every poll with its outcomes. */
   onPolled(listener: (outcomes: PollOutcome[]) => void): void;
+  /** Called whenever stored data changed: after every poll and every SDK batch that stored new events. */
+  onDataChanged(listener: (cause: 'poll' | 'ingest') => void): void;
+  /** Budget evaluation, already run on start and after every poll; call `evaluate()` after an SDK ingest batch or a budget edit. */
+  budgetAlerts: BudgetAlerter;
   /** Re-reads provider keys after one was added or removed. */
   reloadCredentials(): Promise<void>;
+  /** The typed API the dashboard calls (served as `POST /api/v1/ui/<method>`). */
+  api: LlmeterApi;
   close(): Promise<void>;
 }
 
@@ -77,7 +111,7 @@ export interface CoreApp {
  * Starts the core: opens the database, resolves keys and tokens, starts the HTTP server and the
  * polling schedule. `extraRoutes` lets later layers (dashboard API, ingest, alerts) add routes.
  */
-export async function startCore(deps: CoreDeps, extraRoutes: (core: Pick<CoreApp, 'db' | 'pollNow' | 'credentials'>) => Route[] = () => []): Promise<CoreApp> {
+export async function startCore(deps: CoreDeps, extraRoutes: (core: Pick<CoreApp, 'db' | 'pollNow' | 'credentials' | 'budgetAlerts'>) => Route[] = () => []): Promise<CoreApp> {
   const settings = { ...DEFAULT_POLL_SETTINGS, ...deps.poll };
   const db = openDatabase(deps.config.dataDir);
   let credentials = deps.demo ? [] : await resolveProviderCredentials(deps.env, deps.secretStore, deps.log);
@@ -85,15 +119,48 @@ export async function startCore(deps: CoreDeps, extraRoutes: (core: Pick<CoreApp
   const ingestToken = await resolveServiceToken('ingest', deps.env, deps.secretStore, deps.log);
   const tokens = { metrics: metricsToken.token, ingest: ingestToken.token, ui: deps.env.LLMETER_UI_TOKEN?.trim() || generateToken() };
   const listeners: Array<(outcomes: PollOutcome[]) => void> = [];
-  const http = deps.http ?? createHttpClient();
+  const dataListeners: Array<(cause: 'poll' | 'ingest') => void> = [];
+  const dataChanged = (cause: 'poll' | 'ingest'): void => {
+    for (const listener of dataListeners) listener(cause);
+  };
+  const now = deps.now ?? Date.now;
+  const { rendererDir, settings: givenSettings, ...apiHost } = deps.dashboard ?? {};
+  const settingsStore = givenSettings ?? openSettingsStore(deps.config.dataDir, deps.log);
+  const alertSettings = deps.alerts?.settings ?? (() => settingsStore.get().alerts);
+  const notifier = deps.alerts?.notifier ?? headlessNotifier(deps.log, () => alertSettings().webhookUrl);
+  const budgetAlerts = createBudgetAlerter({ db, notifier, log: deps.log, now, settings: alertSettings });
+  listeners.push(() => {
+    budgetAlerts.evaluate();
+  });
 
   const job = async (): Promise<void> => {
-    const outcomes = await pollAllProviders(db, credentials, { ...deps, http });
+    const outcomes = await pollAllProviders(db, credentials, deps);
     for (const listener of listeners) listener(outcomes);
+    dataChanged('poll');
   };
   const scheduler = startScheduler(job, { intervalMs: settings.intervalMs, runOnStart: false });
-  const core = { db, pollNow: () => scheduler.runNow(), credentials: () => credentials };
+  const core = { db, pollNow: () => scheduler.runNow(), credentials: () => credentials, budgetAlerts };
   const configured = (): ProviderId[] => credentials.map((c) => c.provider);
+  // SDK spend counts only for providers without a billing key: billing is the truth for the others.
+  syncSdkSpendWithBilling(db, configured());
+  const reloadCredentials = async (): Promise<void> => {
+    if (!deps.demo) credentials = await resolveProviderCredentials(deps.env, deps.secretStore, deps.log);
+    syncSdkSpendWithBilling(db, configured());
+  };
+  const api = createApiService({
+    ...apiHost,
+    customers: apiHost.customers ?? customerTotalsSource(db, now),
+    db,
+    secretStore: deps.secretStore,
+    keys: { env: deps.env, config: deps.config, ...(deps.now ? { now: deps.now } : {}) },
+    settings: settingsStore,
+    credentials: () => credentials,
+    reloadCredentials,
+    pollNow: () => scheduler.runNow(),
+    evaluateBudgets: () => void budgetAlerts.evaluate(),
+    demo: deps.demo === true,
+    now,
+  });
 
   let server: RunningServer;
   try {
@@ -104,17 +171,44 @@ export async function startCore(deps: CoreDeps, extraRoutes: (core: Pick<CoreApp
       tokens,
       log: deps.log,
       routes: [
-        ...metricsRoutes((window) => ({ series: querySeriesTotals(db, window), version: VERSION }), deps.now),
+        ...metricsRoutes(
+          (window) => ({
+            series: querySeriesTotals(db, window),
+            budgets: listBudgets(db, now()),
+            periods: queryPeriodSpend(db, now()),
+            // Demo data was polled by no key: report every provider it holds.
+            providers: providerSync(listSyncStates(db), deps.demo ? null : configured()),
+            customers: queryCustomerSeries(db, window, settingsStore.get().sdk.customerCardinalityCap),
+            version: VERSION,
+          }),
+          deps.now,
+        ),
         healthRoute(db, configured, VERSION),
+        alertsRoute(db),
+        exportRoute(db, now),
+        ingestRoute({
+          db,
+          billedProviders: configured,
+          now,
+          onIngested: () => {
+            void budgetAlerts.evaluate();
+            dataChanged('ingest');
+          },
+        }),
+        ...uiApiRoutes(api),
         ...extraRoutes(core),
       ],
+      fallback: dashboardFiles({ rendererDir: rendererDir ?? defaultRendererDir(), uiToken: tokens.ui }),
     });
   } catch (err) {
     await scheduler.stop();
     db.close();
     throw err;
   }
-  if (!deps.demo) void scheduler.runNow();
+  budgetAlerts.evaluate();
+  // A paused app (tray menu "Pause polling", or the setting) polls only when asked to.
+  if (settingsStore.get().pollingPaused) scheduler.pause();
+  else if (!deps.demo) void scheduler.runNow();
 
   return {
     db,
@@ -125,9 +219,10 @@ export async function startCore(deps: CoreDeps, extraRoutes: (core: Pick<CoreApp
     pollNow: () => scheduler.runNow(),
     scheduler,
     onPolled: (listener) => listeners.push(listener),
-    async reloadCredentials() {
-      credentials = await resolveProviderCredentials(deps.env, deps.secretStore, deps.log);
-    },
+    onDataChanged: (listener) => dataListeners.push(listener),
+    budgetAlerts,
+    reloadCredentials,
+    api,
     async close() {
       await scheduler.stop();
       await server.close();

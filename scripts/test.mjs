@@ -1,6 +1,4 @@
-// `npm test`: lint, type-check, build, then the whole vitest suite. When the machine has a
-// Secret Service (gnome-keyring + D-Bus), the suite runs inside a private D-Bus session with an
-// unlocked keyring so that the keychain tests use the real thing. Ends with one summary line.
+// `npm test`: lint, type-check, build, then the whole vitest suite. Ends with one summary line.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 
@@ -9,9 +7,6 @@ function step(label, command, args, options = {}) {
   process.stdout.write(`\n== ${label}\n`);
   const result = spawnSync(command, args, { stdio: 'inherit', ...options });
   return result.status ?? 1;
-}
-function have(command) {
-  return spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
 }
 
 let status = step('lint', node, ['node_modules/eslint/bin/eslint.js', '.']);
@@ -24,12 +19,9 @@ if (status !== 0) {
 
 const vitestArgs = ['node_modules/vitest/vitest.mjs', 'run', ...process.argv.slice(2)];
 rmSync('test-output/vitest.json', { force: true });
-if (have('dbus-run-session') && have('gnome-keyring-daemon')) {
-  const inner = `echo -n llmeter-test | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1; exec "${node}" ${vitestArgs.map((a) => `'${a}'`).join(' ')}`;
-  status = step('tests (inside a private D-Bus session with gnome-keyring)', 'dbus-run-session', ['--', 'sh', '-c', inner]);
-} else {
-  status = step('tests', node, vitestArgs);
-}
+// Keychain suites start their own private D-Bus and gnome-keyring (tests/support/secret-service.ts),
+// so the suite never touches the keychain of the person running it.
+status = step('tests', node, vitestArgs);
 
 if (existsSync('test-output/vitest.json')) {
   const report = JSON.parse(readFileSync('test-output/vitest.json', 'utf8'));

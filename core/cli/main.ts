@@ -1,6 +1,10 @@
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../version.js';
+import { registerAlertsCommand } from './commands/alerts.js';
+import { registerBudgetCommand } from './commands/budget.js';
 import { registerDemoCommand } from './commands/demo.js';
+import { registerExportCommand } from './commands/export.js';
+import { registerKeysCommand } from './commands/keys.js';
 import { registerPollCommand } from './commands/poll.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerTokenCommand } from './commands/token.js';
@@ -16,7 +20,11 @@ export function buildProgram(ctx: CliContext): Command {
   registerServeCommand(program, ctx);
   registerPollCommand(program, ctx);
   registerTokenCommand(program, ctx);
+  registerKeysCommand(program, ctx);
   registerDemoCommand(program, ctx);
+  registerBudgetCommand(program, ctx);
+  registerAlertsCommand(program, ctx);
+  registerExportCommand(program, ctx);
   return program;
 }
 

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../log.js';
+import { storageFault } from '../store/db.js';
 import { allowedHostHeaders, bearerToken, tokensEqual } from './auth.js';
 
 /** Who may call a route: nobody needs a token, or the named token is required. */
@@ -45,7 +46,17 @@ export interface HttpServerOptions {
   fallback?: (ctx: RouteContext) => Promise<boolean> | boolean;
   log: Logger;
   maxBodyBytes?: number;
+  /** Slow-client limits; production defaults, shorter ones for tests. */
+  timeouts?: Partial<ServerTimeouts>;
 }
+
+/** How long a client may take: to send its headers, and its whole request, body included (ms). */
+export interface ServerTimeouts {
+  headersMs: number;
+  requestMs: number;
+}
+
+export const DEFAULT_SERVER_TIMEOUTS: ServerTimeouts = { headersMs: 10_000, requestMs: 30_000 };
 
 /** A running server. */
 export interface RunningServer {
@@ -56,7 +67,14 @@ export interface RunningServer {
 }
 
 const MAX_URL_LENGTH = 4096;
-const UI_COOKIE = 'llmeter_ui';
+/**
+ * Name of the cookie that carries the UI token in a browser (set from the dashboard URL by
+ * core/api/dashboard-files.ts). Browsers keep cookies per host, not per port, so the port is part
+ * of the name: `llmeter serve` and `llmeter demo` on one machine must not overwrite each other's.
+ */
+export function uiCookieName(port: number | undefined): string {
+  return `llmeter_ui_${port ?? 0}`;
+}
 
 /** Sends a JSON body with the status. */
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
@@ -86,7 +104,7 @@ function cookie(req: IncomingMessage, name: string): string | null {
 
 function authorized(req: IncomingMessage, scope: AuthScope, tokens: HttpServerOptions['tokens']): boolean {
   if (scope === 'public') return true;
-  const presented = bearerToken(req) ?? (scope === 'ui' ? cookie(req, UI_COOKIE) : null);
+  const presented = bearerToken(req) ?? (scope === 'ui' ? cookie(req, uiCookieName(req.socket.localPort)) : null);
   return presented !== null && tokensEqual(presented, tokens[scope]);
 }
 
@@ -141,10 +159,21 @@ export function startHttpServer(options: HttpServerOptions): Promise<RunningServ
     await route.handle(ctx);
   };
 
-  const server = createServer((req, res) => {
+  const timeouts = { ...DEFAULT_SERVER_TIMEOUTS, ...options.timeouts };
+  // Node checks both timeouts only every connectionsCheckingInterval (30 s by default), which
+  // would let a slow client hold a socket up to 30 s past its limit.
+  const server = createServer({ connectionsCheckingInterval: Math.min(1000, timeouts.headersMs / 4) }, (req, res) => {
     handle(req, res).catch((err: unknown) => {
       if (err instanceof HttpError) {
         sendError(res, err.status, err.message);
+        return;
+      }
+      const fault = storageFault(err);
+      if (fault) {
+        // Busy is momentary: the SDK and scripts retry a 503 after Retry-After. A full disk is 507.
+        options.log.error('request failed: the database could not be written', { path: req.url?.split('?')[0], kind: fault.kind, error: (err as Error).message });
+        if (fault.kind === 'busy' && !res.headersSent) res.setHeader('Retry-After', '5');
+        sendError(res, fault.kind === 'full' ? 507 : 503, fault.message);
         return;
       }
       options.log.error('request failed', { path: req.url?.split('?')[0], error: err instanceof Error ? err.message : String(err) });
@@ -152,8 +181,8 @@ export function startHttpServer(options: HttpServerOptions): Promise<RunningServ
     });
   });
   // Slow clients cannot hold sockets open indefinitely.
-  server.headersTimeout = 10_000;
-  server.requestTimeout = 30_000;
+  server.headersTimeout = timeouts.headersMs;
+  server.requestTimeout = timeouts.requestMs;
   server.keepAliveTimeout = 5_000;
   server.maxHeadersCount = 100;
 

@@ -5,7 +5,7 @@ import { estimateCostNano } from '../pricing/estimate.js';
 import { ProviderError } from '../providers/errors.js';
 import type { HttpClient } from '../providers/http.js';
 import type { ProviderAdapter } from '../providers/types.js';
-import type { Db } from '../store/db.js';
+import { storageFault, type Db } from '../store/db.js';
 import { getSyncState, recordSyncFailure, recordSyncSuccess } from '../store/sync-state.js';
 import { writeProviderFetch } from '../store/usage-repo.js';
 import type { Logger } from '../log.js';
@@ -105,7 +105,12 @@ export async function pollProvider(
   } catch (err) {
     const durationMs = now() - startedMs;
     const { message, kind } = describeFailure(target.provider, err);
-    recordSyncFailure(db, target.provider, { at: Math.floor(now() / 1000), message, kind, durationMs });
+    try {
+      recordSyncFailure(db, target.provider, { at: Math.floor(now() / 1000), message, kind, durationMs });
+    } catch (recordErr) {
+      // The fault that failed the poll (a locked database, a full disk) usually fails this write too.
+      options.log?.warn('the failure could not be recorded in the sync state', { provider: target.provider, error: recordErr instanceof Error ? recordErr.message : String(recordErr) });
+    }
     options.log?.error('poll failed', { provider: target.provider, kind, error: message, durationMs });
     return { provider: target.provider, ok: false, error: message, kind, durationMs };
   }
@@ -114,6 +119,8 @@ export async function pollProvider(
 function describeFailure(provider: ProviderId, err: unknown): { message: string; kind: string } {
   if (err instanceof ProviderError) return { message: err.message, kind: err.kind };
   const name = PROVIDERS[provider].displayName;
+  const fault = storageFault(err);
+  if (fault) return { message: `${name}: the data was fetched but could not be stored. ${fault.message} The next poll fetches it again.`, kind: `storage_${fault.kind}` };
   const detail = err instanceof Error ? err.message : String(err);
   return { message: `${name}: polling failed unexpectedly (${detail}). Nothing stored earlier was lost; the next poll retries.`, kind: 'internal' };
 }

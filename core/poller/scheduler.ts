@@ -1,6 +1,9 @@
 /** Runs a job now, then every `intervalMs` ± `jitter`, one run at a time, until stopped. */
 export interface Scheduler {
-  /** Runs the job as soon as possible; joins a run already under way instead of starting a second. */
+  /**
+   * Runs the job as soon as possible. When a run is under way, one more run follows it (requests
+   * made meanwhile share that one), so a change made during a run — a key just added — is seen.
+   */
   runNow(): Promise<void>;
   pause(): void;
   resume(): void;
@@ -17,6 +20,7 @@ export function startScheduler(job: () => Promise<void>, options: { intervalMs: 
   const random = options.random ?? Math.random;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
+  let followUp: Promise<void> | undefined;
   let stopped = false;
   let paused = false;
 
@@ -27,7 +31,14 @@ export function startScheduler(job: () => Promise<void>, options: { intervalMs: 
     timer.unref();
   };
   const runNow = (): Promise<void> => {
-    if (running) return running;
+    if (stopped) return Promise.resolve();
+    if (running) {
+      followUp ??= running.then(() => {
+        followUp = undefined;
+        return runNow();
+      });
+      return followUp;
+    }
     clearTimeout(timer);
     running = job()
       .catch(() => undefined)

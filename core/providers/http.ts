@@ -128,7 +128,17 @@ function transportFailure(err: unknown, timeoutMs: number): AttemptFailure {
   if (name === 'TimeoutError' || name === 'AbortError') {
     return { kind: 'timeout', detail: { note: `No complete answer within ${timeoutMs / 1000} s.` } };
   }
-  return { kind: 'unreachable', detail: { note: `(${networkCause(err)})` } };
+  const cause = networkCause(err);
+  return { kind: 'unreachable', detail: { note: `(${cause})${explainNetworkCause(cause)}` } };
+}
+
+/** What a network error code means for the person reading it; '' where the code says enough. */
+function explainNetworkCause(cause: string): string {
+  if (/CERT|SSL|TLS|EPROTO/i.test(cause)) {
+    return " The TLS connection failed: the server's certificate could not be verified, or it does not speak HTTPS. LLMeter sends no key over a connection it cannot verify.";
+  }
+  if (cause === 'ENOTFOUND' || cause === 'EAI_AGAIN') return ' The host name does not resolve.';
+  return '';
 }
 
 /** The system-level reason of a fetch failure ("ECONNREFUSED"), which says more than "fetch failed". */

@@ -64,7 +64,7 @@ describe('poll then scrape (headless, as a user runs it)', () => {
   const dataDir = tempDir('llmeter-poll-', 'suite');
 
   it('llmeter poll fetches every provider and exits 0', async () => {
-    const result = await runLlmeter(['poll', '--backfill-days', '14'], env(dataDir));
+    const result = await runLlmeter(['poll', '--backfill-days', '14'], { env: env(dataDir) });
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
     for (const id of PROVIDER_IDS) expect(result.stdout).toContain(`${PROVIDERS[id].displayName}: ok`);
@@ -90,7 +90,7 @@ describe('poll then scrape (headless, as a user runs it)', () => {
     const model = fake.truth.openai.find((d) => d.dayStart === day)!.costs[0]!.model!;
     fake.revise('openai', day, model, '1234.567891234');
     fake.revise('anthropic', day, NO_MODEL, '0.0000001');
-    const result = await runLlmeter(['poll'], env(dataDir));
+    const result = await runLlmeter(['poll'], { env: env(dataDir) });
     expect(result.status).toBe(0);
     const serve = await startLlmeter(['serve', '--port', '0'], env(dataDir));
     try {
@@ -102,7 +102,7 @@ describe('poll then scrape (headless, as a user runs it)', () => {
 
   it('a failing provider makes poll exit non-zero with one line naming it, the others still succeed', async () => {
     fake.inject('anthropic', { status: 401 }, 10);
-    const result = await runLlmeter(['poll'], env(dataDir));
+    const result = await runLlmeter(['poll'], { env: env(dataDir) });
     fake.reset();
     expect(result.status).not.toBe(0);
     const lines = result.stderr.trim().split('\n');

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { PROVIDERS } from '../../../shared/providers.js';
 import { pollAllProviders } from '../../app.js';
 import { resolveProviderCredentials } from '../../keys/credentials.js';
+import { silentLogger } from '../../log.js';
 import { openDatabase } from '../../store/db.js';
 import type { CliContext } from '../context.js';
 import { parseWholeNumber } from '../options.js';
@@ -24,7 +25,8 @@ export function registerPollCommand(program: Command, ctx: CliContext): void {
       }
       const db = openDatabase(config.dataDir);
       try {
-        const outcomes = await pollAllProviders(db, credentials, { config, env: ctx.env, log, secretStore: null, poll: { backfillDays } });
+        // The lines printed below say everything about each provider; the structured log would repeat it.
+        const outcomes = await pollAllProviders(db, credentials, { config, env: ctx.env, log: silentLogger, secretStore: null, poll: { backfillDays } });
         for (const outcome of outcomes) {
           const name = PROVIDERS[outcome.provider].displayName;
           if (outcome.ok) {

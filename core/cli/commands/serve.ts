@@ -10,20 +10,27 @@ export function registerServeCommand(program: Command, ctx: CliContext): void {
     .description('headless mode: poll on schedule, serve /api/v1/metrics and the dashboard')
     .option('--host <host>', 'address to bind (LLMETER_HOST)')
     .option('--port <port>', 'port to listen on (LLMETER_PORT)')
-    .option('--interval-minutes <n>', 'minutes between polls', '15')
-    .option('--backfill-days <n>', "days to fetch on a provider's first poll", '30')
-    .action(async (options: { host?: string; port?: string; intervalMinutes: string; backfillDays: string }) => {
+    .option('--interval-minutes <n>', 'minutes between polls (default: the settings, 15)')
+    .option('--backfill-days <n>', "days to fetch on a provider's first poll (default: the settings, 30)")
+    .action(async (options: { host?: string; port?: string; intervalMinutes?: string; backfillDays?: string }) => {
       const log = ctx.logger('info');
-      const config = ctx.config({ ...(options.host ? { host: options.host } : {}), ...(options.port ? { port: options.port } : {}) });
+      // Loaded here, not at the top: conf and its JSON-schema validator add ~0.2 s to every other command's start.
+      const { openSettingsStore } = await import('../../settings/store.js');
+      const settingsStore = openSettingsStore(ctx.config().dataDir, log);
+      const settings = settingsStore.get();
+      // Flags win, then LLMETER_PORT, then the settings file.
+      const port = options.port ?? (ctx.env.LLMETER_PORT ? undefined : settings.port);
+      const config = ctx.config({ ...(options.host ? { host: options.host } : {}), ...(port !== undefined ? { port } : {}) });
       const core = await startCore({
         config,
         env: ctx.env,
         log,
         secretStore: ctx.secretStore(),
         poll: {
-          intervalMs: parseWholeNumber(options.intervalMinutes, '--interval-minutes', 1, 1440) * 60_000,
-          backfillDays: parseWholeNumber(options.backfillDays, '--backfill-days', 1, 3660),
+          intervalMs: (options.intervalMinutes ? parseWholeNumber(options.intervalMinutes, '--interval-minutes', 1, 1440) : settings.pollIntervalMinutes) * 60_000,
+          backfillDays: options.backfillDays ? parseWholeNumber(options.backfillDays, '--backfill-days', 1, 3660) : settings.backfillDays,
         },
+        alerts: { settings: () => settingsStore.get().alerts },
       });
       const providers = core.credentials().map((c) => c.provider);
       ctx.stdout(`LLMeter is serving on ${core.server.url}\n`);
