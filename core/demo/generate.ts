@@ -1,4 +1,5 @@
 import type { ProviderId } from '../../shared/providers.js';
+import { seededRandom } from '../../shared/random.js';
 import { NO_MODEL, type UsageRecord } from '../../shared/usage.js';
 import { estimateCostNano } from '../pricing/estimate.js';
 import type { Db } from '../store/db.js';
@@ -28,18 +29,6 @@ const DEMO_MODELS: DemoModel[] = [
   { provider: 'openrouter', model: 'google/gemini-2.0-flash-001', inputPerHour: 1_200_000, outputRatio: 0.1, cacheShare: 0, project: '' },
 ];
 
-/** A small deterministic PRNG (mulberry32) so the demo looks the same on every machine. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Relative traffic at an hour: a working-day curve in UTC, quieter weekends, slow growth. */
 function load(at: number, start: number, days: number): number {
   const date = new Date(at * 1000);
@@ -63,7 +52,7 @@ export function generateDemoHistory(db: Db, options: { days?: number; nowMs?: nu
   const todayStart = nowSec - (nowSec % DAY);
   const start = todayStart - days * DAY;
   const currentHour = nowSec - (nowSec % HOUR);
-  const rand = random(options.seed ?? 42);
+  const rand = seededRandom(options.seed ?? 42);
   let rows = 0;
 
   for (const provider of ['openai', 'anthropic', 'openrouter'] as const) {

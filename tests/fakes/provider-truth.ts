@@ -4,6 +4,7 @@
  */
 import { formatNanoAsDecimal, parseAmountToNano } from '../../shared/money.js';
 import type { ProviderId } from '../../shared/providers.js';
+import { seededRandom } from '../../shared/random.js';
 import { NO_MODEL } from '../../shared/usage.js';
 import type { UsageRecord } from '../../shared/usage.js';
 
@@ -93,18 +94,6 @@ const PROJECTS: Record<ProviderId, string[]> = {
   anthropic: ['wrkspc_01JwQvzr7rXLA5AGx3HKfFUJ', ''],
   openrouter: [''],
 };
-
-/** Deterministic PRNG (mulberry32): the same seed gives the same truth on every machine. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 /** tokens × price per million, in nano-dollars, rounded half up: fractional cents on purpose. */
 function priced(tokens: number, nanoPerMillion: bigint): bigint {
