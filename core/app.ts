@@ -88,6 +88,8 @@ export interface CoreApp {
   db: Db;
   server: RunningServer;
   tokens: { metrics: string; ingest: string; ui: string };
+  /** Whether each token outlives this run (environment or keychain); when not, print it, as `llmeter token` cannot show it. */
+  tokensPersistent: { metrics: boolean; ingest: boolean };
   /** URL of the dashboard with its token, as `llmeter serve` prints it. */
   dashboardUrl: string;
   credentials(): readonly ProviderCredential[];
@@ -214,6 +216,7 @@ export async function startCore(deps: CoreDeps, extraRoutes: (core: Pick<CoreApp
     db,
     server,
     tokens,
+    tokensPersistent: { metrics: metricsToken.persistent, ingest: ingestToken.persistent },
     dashboardUrl: `${server.url}/?token=${tokens.ui}`,
     credentials: () => credentials,
     pollNow: () => scheduler.runNow(),

@@ -38,6 +38,15 @@ export async function resolveProviderKey(provider: ProviderId, env: NodeJS.Proce
   return { provider, key: stored, source: 'keychain' };
 }
 
+// Loggers already given the long "keychain unavailable" explanation: one start says it once.
+const explained = new WeakSet<Logger>();
+
+/** Warns that the keychain is unavailable: the full explanation the first time, then only the consequence. */
+function warnKeychainUnavailable(log: Logger, err: KeychainUnavailableError, consequence: string): void {
+  log.warn(explained.has(log) ? consequence : `${err.message}${consequence ? ` ${consequence}` : ''}`);
+  explained.add(log);
+}
+
 /**
  * The key of every configured provider (see resolveProviderKey). A keychain that cannot be read
  * leaves those providers unconfigured, with one warning that says how to fix it; it never falls
@@ -45,15 +54,14 @@ export async function resolveProviderKey(provider: ProviderId, env: NodeJS.Proce
  */
 export async function resolveProviderCredentials(env: NodeJS.ProcessEnv, store: SecretStore | null, log: Logger): Promise<ProviderCredential[]> {
   const credentials: ProviderCredential[] = [];
-  let warned = false;
   for (const provider of PROVIDER_IDS) {
     try {
       const credential = await resolveProviderKey(provider, env, store);
       if (credential) credentials.push(credential);
     } catch (err) {
       if (!(err instanceof KeychainUnavailableError)) throw err;
-      if (!warned) log.warn(err.message);
-      warned = true;
+      // Every provider fails the same way: one warning is enough.
+      if (!explained.has(log)) warnKeychainUnavailable(log, err, '');
     }
   }
   return credentials;
@@ -83,7 +91,7 @@ export async function resolveServiceToken(name: ServiceTokenName, env: NodeJS.Pr
       return { token, persistent: true };
     } catch (err) {
       if (!(err instanceof KeychainUnavailableError)) throw err;
-      log.warn(`${err.message} The ${name} token is generated for this run only; set ${TOKEN_ENV[name]} to keep it stable.`);
+      warnKeychainUnavailable(log, err, `The ${name} token is generated for this run only; set ${TOKEN_ENV[name]} to keep it stable.`);
     }
   }
   const token = generateToken();

@@ -35,7 +35,10 @@ export function registerServeCommand(program: Command, ctx: CliContext): void {
       const providers = core.credentials().map((c) => c.provider);
       ctx.stdout(`LLMeter is serving on ${core.server.url}\n`);
       ctx.stdout(`Dashboard: ${core.dashboardUrl}\n`);
-      ctx.stdout(`Metrics:   ${core.server.url}/api/v1/metrics (Authorization: Bearer <token from \`npx llmeter token\`>)\n`);
+      // Without a keychain the tokens live for this run only and `llmeter token` cannot show them.
+      const bearer = core.tokensPersistent.metrics ? '<token from `npx llmeter token`>' : core.tokens.metrics;
+      ctx.stdout(`Metrics:   ${core.server.url}/api/v1/metrics (Authorization: Bearer ${bearer})\n`);
+      if (!core.tokensPersistent.ingest) ctx.stdout(`SDK ingest token for this run: ${core.tokens.ingest}\n`);
       if (providers.length === 0) ctx.stdout('No provider is configured yet: open the dashboard, or run `npx llmeter keys set openai`.\n');
       log.info('serving', { url: core.server.url, dataDir: config.dataDir, providers });
       await new Promise<void>((resolve) => {
