@@ -1,9 +1,9 @@
 import { NO_MODEL } from '../../shared/usage.js';
 import type { UsageRecord } from '../../shared/usage.js';
-import type { AdapterOptions, PagedBucket, PagedReport } from './paging.js';
-import { DEFAULT_MAX_PAGES, checkFirstPage, fetchUsageAndCost } from './paging.js';
-import { DAY, startOfDay } from './time.js';
-import type { FetchWindow, ProviderAdapter, ProviderContext } from './types.js';
+import type { AdapterOptions } from './paging.js';
+import type { ProviderAdapter } from './types.js';
+import type { BucketResult } from './usage-and-cost.js';
+import { createUsageAndCostAdapter } from './usage-and-cost.js';
 
 const USAGE_PATH = '/v1/organization/usage/completions';
 const COSTS_PATH = '/v1/organization/costs';
@@ -16,104 +16,67 @@ const COSTS_QUERY = 'bucket_width=1d&group_by[]=line_item&group_by[]=project_id&
  * (the billed dollars per day, line item and project).
  */
 export function createOpenAiAdapter(options: AdapterOptions = {}): ProviderAdapter {
-  const maxPages = options.maxPages ?? DEFAULT_MAX_PAGES;
-  const now = options.now ?? Date.now;
-  const report = (ctx: ProviderContext, path: string, query: string): PagedReport => ({
-    provider: 'openai',
-    http: ctx.http,
-    headers: { authorization: `Bearer ${ctx.key}` },
-    baseUrl: ctx.baseUrl,
-    path,
-    query,
-    maxPages,
-  });
-  const timeQuery = (window: FetchWindow) => `start_time=${window.start}&end_time=${window.end}`;
-
-  return {
-    id: 'openai',
-
-    fetch(ctx, window) {
-      return fetchUsageAndCost(
-        { report: report(ctx, USAGE_PATH, `${timeQuery(window)}&${USAGE_QUERY}`), rows: usageRows },
-        { report: report(ctx, COSTS_PATH, `${timeQuery(window)}&${COSTS_QUERY}`), rows: costRows },
-        window,
-      );
+  return createUsageAndCostAdapter(
+    {
+      provider: 'openai',
+      headers: (key) => ({ authorization: `Bearer ${key}` }),
+      timeQuery: (window) => `start_time=${window.start}&end_time=${window.end}`,
+      bucketTimes: { start: 'start_time', end: 'end_time', format: 'unixSeconds' },
+      usage: { path: USAGE_PATH, query: USAGE_QUERY, record: usageRecord },
+      cost: { path: COSTS_PATH, query: COSTS_QUERY, record: costRecord },
     },
-
-    async validateKey(ctx) {
-      const today = startOfDay(now() / 1000);
-      await checkFirstPage(report(ctx, COSTS_PATH, `start_time=${today - DAY}&end_time=${today}&bucket_width=1d&limit=1`));
-    },
-  };
+    options,
+  );
 }
 
 /** The OpenAI adapter with production settings. */
 export const openaiAdapter = createOpenAiAdapter();
 
-function bucketTimes({ bucket, path, read }: PagedBucket): { start: number; end: number } {
-  const start = read.unixSeconds(bucket['start_time'], `${path}.start_time`);
-  const end = read.unixSeconds(bucket['end_time'], `${path}.end_time`);
-  if (end <= start) read.fail(`${path}.end_time`, 'is not after start_time');
-  return { start, end };
+function usageRecord({ result, at, read, start, end }: BucketResult): UsageRecord {
+  return {
+    provider: 'openai',
+    source: 'usage',
+    bucketStart: start,
+    bucketEnd: end,
+    bucketWidth: '1h',
+    model: read.optionalString(result['model'], `${at}.model`) ?? NO_MODEL,
+    project: read.optionalString(result['project_id'], `${at}.project_id`) ?? '',
+    apiKeyId: '',
+    lineItem: '',
+    requests: read.count(result['num_model_requests'], `${at}.num_model_requests`),
+    // input_tokens already includes cached and cache-write tokens.
+    inputTokens: read.count(result['input_tokens'], `${at}.input_tokens`),
+    cachedInputTokens: read.count(result['input_cached_tokens'], `${at}.input_cached_tokens`),
+    cacheWriteTokens: read.count(result['input_cache_write_tokens'], `${at}.input_cache_write_tokens`),
+    outputTokens: read.count(result['output_tokens'], `${at}.output_tokens`),
+    costNano: 0n,
+    costKind: 'estimated',
+  };
 }
 
-function usageRows(paged: PagedBucket): UsageRecord[] {
-  const { bucket, path, read } = paged;
-  const { start, end } = bucketTimes(paged);
-  return read.array(bucket['results'], `${path}.results`).map((value, index) => {
-    const at = `${path}.results[${index}]`;
-    const result = read.object(value, at);
-    return {
-      provider: 'openai',
-      source: 'usage',
-      bucketStart: start,
-      bucketEnd: end,
-      bucketWidth: '1h',
-      model: read.optionalString(result['model'], `${at}.model`) ?? NO_MODEL,
-      project: read.optionalString(result['project_id'], `${at}.project_id`) ?? '',
-      apiKeyId: '',
-      lineItem: '',
-      requests: read.count(result['num_model_requests'], `${at}.num_model_requests`),
-      // input_tokens already includes cached and cache-write tokens.
-      inputTokens: read.count(result['input_tokens'], `${at}.input_tokens`),
-      cachedInputTokens: read.count(result['input_cached_tokens'], `${at}.input_cached_tokens`),
-      cacheWriteTokens: read.count(result['input_cache_write_tokens'], `${at}.input_cache_write_tokens`),
-      outputTokens: read.count(result['output_tokens'], `${at}.output_tokens`),
-      costNano: 0n,
-      costKind: 'estimated',
-    };
-  });
-}
-
-function costRows(paged: PagedBucket): UsageRecord[] {
-  const { bucket, path, read } = paged;
-  const { start, end } = bucketTimes(paged);
-  return read.array(bucket['results'], `${path}.results`).map((value, index) => {
-    const at = `${path}.results[${index}]`;
-    const result = read.object(value, at);
-    const amount = read.object(result['amount'], `${at}.amount`);
-    const currency = read.optionalString(amount['currency'], `${at}.amount.currency`);
-    if (currency !== null && currency.toLowerCase() !== 'usd') read.fail(`${at}.amount.currency`, 'is not "usd"; LLMeter only handles US dollars');
-    const lineItem = read.optionalString(result['line_item'], `${at}.line_item`) ?? '';
-    return {
-      provider: 'openai',
-      source: 'cost',
-      bucketStart: start,
-      bucketEnd: end,
-      bucketWidth: '1d',
-      model: modelFromLineItem(lineItem),
-      project: read.optionalString(result['project_id'], `${at}.project_id`) ?? '',
-      apiKeyId: '',
-      lineItem,
-      requests: null,
-      inputTokens: 0,
-      cachedInputTokens: 0,
-      cacheWriteTokens: 0,
-      outputTokens: 0,
-      costNano: read.amountNano(amount['value'], `${at}.amount.value`, 0),
-      costKind: 'billed',
-    };
-  });
+function costRecord({ result, at, read, start, end }: BucketResult): UsageRecord {
+  const amount = read.object(result['amount'], `${at}.amount`);
+  const currency = read.optionalString(amount['currency'], `${at}.amount.currency`);
+  if (currency !== null && currency.toLowerCase() !== 'usd') read.fail(`${at}.amount.currency`, 'is not "usd"; LLMeter only handles US dollars');
+  const lineItem = read.optionalString(result['line_item'], `${at}.line_item`) ?? '';
+  return {
+    provider: 'openai',
+    source: 'cost',
+    bucketStart: start,
+    bucketEnd: end,
+    bucketWidth: '1d',
+    model: modelFromLineItem(lineItem),
+    project: read.optionalString(result['project_id'], `${at}.project_id`) ?? '',
+    apiKeyId: '',
+    lineItem,
+    requests: null,
+    inputTokens: 0,
+    cachedInputTokens: 0,
+    cacheWriteTokens: 0,
+    outputTokens: 0,
+    costNano: read.amountNano(amount['value'], `${at}.amount.value`, 0),
+    costKind: 'billed',
+  };
 }
 
 // "gpt-4o-2024-08-06, cached input": the part after the last ", " names a kind of token.

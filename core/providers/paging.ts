@@ -1,9 +1,6 @@
 import type { ProviderId } from '../../shared/providers.js';
-import type { UsageRecord } from '../../shared/usage.js';
 import type { HttpClient } from './http.js';
 import { JsonReader } from './json-reader.js';
-import { RecordCollector } from './records.js';
-import type { FetchWindow, ProviderFetchResult } from './types.js';
 
 /**
  * Most pages any one report may take. 10 000 pages of 168 hourly buckets is over 190 years, so only
@@ -72,29 +69,6 @@ export async function fetchAllBuckets(report: PagedReport): Promise<PagedBucket[
     seenCursors.add(next);
     cursor = next;
   }
-}
-
-/** A paged report and how one of its buckets becomes records. */
-export interface BucketedReport {
-  report: PagedReport;
-  rows: (paged: PagedBucket) => UsageRecord[];
-}
-
-/**
- * The fetch of providers with an hourly usage report and a daily cost report (OpenAI, Anthropic):
- * every page of both, each covering the whole window.
- */
-export async function fetchUsageAndCost(usage: BucketedReport, cost: BucketedReport, window: FetchWindow): Promise<ProviderFetchResult> {
-  const collector = new RecordCollector();
-  for (const paged of await fetchAllBuckets(usage.report)) collector.addBucket(usage.rows(paged));
-  for (const paged of await fetchAllBuckets(cost.report)) collector.addBucket(cost.rows(paged));
-  return {
-    records: collector.records(),
-    coverage: [
-      { source: 'usage', start: window.start, end: window.end },
-      { source: 'cost', start: window.start, end: window.end },
-    ],
-  };
 }
 
 /** Fetches only the first page of a report and checks its envelope: proof that the key can read it. */

@@ -1,45 +1,16 @@
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createAnthropicAdapter } from '../../core/providers/anthropic.js';
-import { ProviderError } from '../../core/providers/errors.js';
-import { createHttpClient } from '../../core/providers/http.js';
-import type { ProviderContext } from '../../core/providers/types.js';
 import { NO_MODEL } from '../../shared/usage.js';
-import type { ProviderFake } from '../fakes/providers.js';
-import { DAY, FAKE_KEYS, expectedTotals, generateTruth, startProviderFake, totalsOf } from '../fakes/providers.js';
+import { DAY, FAKE_KEYS, expectedTotals, generateTruth, totalsOf } from '../fakes/providers.js';
+import { expectProviderError, startProviderFakeForFile } from '../support/provider-fake.js';
 
 const NOW = Date.UTC(2025, 7, 20, 12, 0, 0) / 1000;
 const TODAY = NOW - (NOW % DAY);
 const WINDOW = { start: TODAY - 30 * DAY, end: TODAY + DAY };
-const truth = () => generateTruth({ days: 40, models: 3, seed: 23, now: NOW });
 const adapter = createAnthropicAdapter({ now: () => NOW * 1000 });
-
-let fake: ProviderFake;
-let sleeps: number[];
-const context = (key = FAKE_KEYS.anthropic.admin): ProviderContext => ({
-  baseUrl: fake.baseUrl('anthropic'),
-  key,
-  http: createHttpClient({ sleep: async (ms) => void sleeps.push(ms) }),
-});
-
-beforeAll(async () => {
-  fake = await startProviderFake({ truth: truth(), now: NOW });
-});
-beforeEach(() => {
-  fake.reset();
-  fake.truth = truth();
-  sleeps = [];
-});
-afterAll(() => fake.close());
-
-async function providerError(promise: Promise<unknown>): Promise<ProviderError> {
-  const error = await promise.then(
-    () => null,
-    (err: unknown) => err,
-  );
-  expect(error).toBeInstanceOf(ProviderError);
-  return error as ProviderError;
-}
+const { fake, sleeps, contextFor } = await startProviderFakeForFile({ truth: () => generateTruth({ days: 40, models: 3, seed: 23, now: NOW }), now: NOW });
+const context = contextFor('anthropic');
 
 describe('Anthropic adapter against the fake', () => {
   it('follows every page and adds up to the exact truth, requests unknown', async () => {
@@ -105,14 +76,14 @@ describe('Anthropic adapter against the fake', () => {
   });
 
   it('explains 401 and 403 with what to do', async () => {
-    const auth = await providerError(adapter.fetch(context('sk-ant-admin01-NOTREALnotreal1234'), WINDOW));
+    const auth = await expectProviderError(adapter.fetch(context('sk-ant-admin01-NOTREALnotreal1234'), WINDOW));
     expect(auth).toMatchObject({ kind: 'auth', status: 401 });
     expect(auth.message).toContain('Anthropic rejected the Admin API key (HTTP 401). Anthropic said: "invalid x-api-key".');
     expect(auth.message).toContain('https://console.anthropic.com/settings/admin-keys');
     expect(auth.message).toContain('npx llmeter keys set anthropic');
     expect(auth.message).not.toContain('NOTREAL');
 
-    const permission = await providerError(adapter.fetch(context(FAKE_KEYS.anthropic.restricted), WINDOW));
+    const permission = await expectProviderError(adapter.fetch(context(FAKE_KEYS.anthropic.restricted), WINDOW));
     expect(permission).toMatchObject({ kind: 'permission', status: 403 });
     expect(permission.message).toContain('Admin API key');
     expect(permission.message).toContain('npx llmeter keys set anthropic');
@@ -121,7 +92,7 @@ describe('Anthropic adapter against the fake', () => {
 
   it('rejects wrong types naming the field', async () => {
     fake.inject('anthropic', { wrongTypes: true, value: '-3' });
-    const error = await providerError(adapter.fetch(context(), WINDOW));
+    const error = await expectProviderError(adapter.fetch(context(), WINDOW));
     expect(error.kind).toBe('malformed');
     expect(error.message).toMatch(/usage_report\/messages, field `data\[\d+\]\.results\[0\]\.uncached_input_tokens` should be a count/);
 
@@ -132,7 +103,7 @@ describe('Anthropic adapter against the fake', () => {
 
     fake.inject('anthropic', { delayMs: 0 }, 5);
     fake.inject('anthropic', { wrongTypes: true, value: '12,50' });
-    const amount = await providerError(adapter.fetch(context(), WINDOW));
+    const amount = await expectProviderError(adapter.fetch(context(), WINDOW));
     expect(amount.message).toMatch(/cost_report, field `data\[\d+\]\.results\[0\]\.amount` should be a decimal amount/);
   });
 

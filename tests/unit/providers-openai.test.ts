@@ -1,45 +1,16 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createHttpClient } from '../../core/providers/http.js';
-import { ProviderError } from '../../core/providers/errors.js';
+import { describe, expect, it } from 'vitest';
 import { createOpenAiAdapter, modelFromLineItem } from '../../core/providers/openai.js';
-import type { HttpClient } from '../../core/providers/http.js';
 import type { ProviderContext } from '../../core/providers/types.js';
 import { NO_MODEL } from '../../shared/usage.js';
-import type { ProviderFake } from '../fakes/providers.js';
-import { DAY, FAKE_KEYS, HOUR, expectedTotals, generateTruth, startProviderFake, totalsOf } from '../fakes/providers.js';
+import { DAY, FAKE_KEYS, HOUR, expectedTotals, generateTruth, totalsOf } from '../fakes/providers.js';
+import { expectProviderError, startProviderFakeForFile } from '../support/provider-fake.js';
 
 const NOW = Date.UTC(2025, 7, 20, 12, 0, 0) / 1000;
 const TODAY = NOW - (NOW % DAY);
 const WINDOW = { start: TODAY - 30 * DAY, end: TODAY + DAY };
-const truth = () => generateTruth({ days: 40, models: 3, seed: 11, now: NOW });
 const adapter = createOpenAiAdapter({ now: () => NOW * 1000, maxPages: 25 });
-
-let fake: ProviderFake;
-let sleeps: number[];
-const context = (key = FAKE_KEYS.openai.admin, http: HttpClient = createHttpClient({ sleep: async (ms) => void sleeps.push(ms) })): ProviderContext => ({
-  baseUrl: fake.baseUrl('openai'),
-  key,
-  http,
-});
-
-beforeAll(async () => {
-  fake = await startProviderFake({ truth: truth(), now: NOW });
-});
-beforeEach(() => {
-  fake.reset();
-  fake.truth = truth();
-  sleeps = [];
-});
-afterAll(() => fake.close());
-
-async function expectProviderError(promise: Promise<unknown>): Promise<ProviderError> {
-  const error = await promise.then(
-    () => null,
-    (err: unknown) => err,
-  );
-  expect(error).toBeInstanceOf(ProviderError);
-  return error as ProviderError;
-}
+const { fake, sleeps, contextFor } = await startProviderFakeForFile({ truth: () => generateTruth({ days: 40, models: 3, seed: 11, now: NOW }), now: NOW });
+const context = contextFor('openai');
 
 describe('OpenAI adapter against the fake', () => {
   it('follows every page and adds up to the exact truth', async () => {

@@ -1,43 +1,15 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ProviderError } from '../../core/providers/errors.js';
-import { createHttpClient } from '../../core/providers/http.js';
+import { describe, expect, it } from 'vitest';
 import { createOpenRouterAdapter } from '../../core/providers/openrouter.js';
 import { ADAPTERS } from '../../core/providers/registry.js';
-import type { ProviderContext } from '../../core/providers/types.js';
 import { PROVIDER_IDS } from '../../shared/providers.js';
-import type { ProviderFake } from '../fakes/providers.js';
-import { DAY, FAKE_KEYS, dollarsToNano, expectedTotals, generateTruth, startProviderFake, totalsOf } from '../fakes/providers.js';
+import { DAY, FAKE_KEYS, dollarsToNano, expectedTotals, generateTruth, totalsOf } from '../fakes/providers.js';
+import { expectProviderError, startProviderFakeForFile } from '../support/provider-fake.js';
 
 const NOW = Date.UTC(2025, 7, 20, 12, 0, 0) / 1000;
 const TODAY = NOW - (NOW % DAY);
-const truth = () => generateTruth({ days: 40, models: 4, seed: 5, now: NOW });
 const adapter = createOpenRouterAdapter({ now: () => fake.now * 1000 });
-
-let fake: ProviderFake;
-const context = (key = FAKE_KEYS.openrouter.admin): ProviderContext => ({
-  baseUrl: fake.baseUrl('openrouter'),
-  key,
-  http: createHttpClient({ sleep: async () => undefined }),
-});
-
-beforeAll(async () => {
-  fake = await startProviderFake({ truth: truth(), now: NOW, credits: 500 });
-});
-beforeEach(() => {
-  fake.reset();
-  fake.truth = truth();
-  fake.now = NOW;
-});
-afterAll(() => fake.close());
-
-async function providerError(promise: Promise<unknown>): Promise<ProviderError> {
-  const error = await promise.then(
-    () => null,
-    (err: unknown) => err,
-  );
-  expect(error).toBeInstanceOf(ProviderError);
-  return error as ProviderError;
-}
+const { fake, contextFor } = await startProviderFakeForFile({ truth: () => generateTruth({ days: 40, models: 4, seed: 5, now: NOW }), now: NOW, credits: 500 });
+const context = contextFor('openrouter');
 
 describe('OpenRouter adapter against the fake', () => {
   it('reads 30 days with one activity call, summing per-endpoint rows and ignoring BYOK', async () => {
@@ -86,13 +58,13 @@ describe('OpenRouter adapter against the fake', () => {
   });
 
   it('says a management key is needed on 403 and what to do on 401', async () => {
-    const permission = await providerError(adapter.fetch(context(FAKE_KEYS.openrouter.restricted), { start: TODAY - 3 * DAY, end: TODAY }));
+    const permission = await expectProviderError(adapter.fetch(context(FAKE_KEYS.openrouter.restricted), { start: TODAY - 3 * DAY, end: TODAY }));
     expect(permission).toMatchObject({ kind: 'permission', status: 403 });
     expect(permission.message).toContain('management key');
     expect(permission.message).toContain('Only management keys can perform this operation');
     expect(permission.message).toContain('https://openrouter.ai/settings/management-keys');
 
-    const auth = await providerError(adapter.validateKey(context('sk-or-v1-0123456789abcdef')));
+    const auth = await expectProviderError(adapter.validateKey(context('sk-or-v1-0123456789abcdef')));
     expect(auth).toMatchObject({ kind: 'auth', status: 401 });
     expect(auth.message).toContain('npx llmeter keys set openrouter');
     expect(auth.message).not.toContain('0123456789abcdef');
@@ -104,12 +76,12 @@ describe('OpenRouter adapter against the fake', () => {
     expect(lenient.records.length).toBeGreaterThan(0); // a null counter means "not given": 0
 
     fake.inject('openrouter', { wrongTypes: true, value: -1 });
-    const tokens = await providerError(adapter.fetch(context(), { start: TODAY - 30 * DAY, end: TODAY }));
+    const tokens = await expectProviderError(adapter.fetch(context(), { start: TODAY - 30 * DAY, end: TODAY }));
     expect(tokens.message).toMatch(/\/api\/v1\/activity, field `data\[0\]\.prompt_tokens` should be a count, got the negative number -1/);
 
     fake.inject('openrouter', { delayMs: 0 });
     fake.inject('openrouter', { wrongTypes: true, value: 'lots' });
-    const credits = await providerError(adapter.fetch(context(), { start: TODAY - 30 * DAY, end: TODAY }));
+    const credits = await expectProviderError(adapter.fetch(context(), { start: TODAY - 30 * DAY, end: TODAY }));
     expect(credits.message).toMatch(/\/api\/v1\/credits, field `data\.total_credits` should be a decimal amount/);
   });
 

@@ -1,4 +1,5 @@
 import { Argument, type Command } from 'commander';
+import type { KeyCheckResult } from '../../../shared/api.js';
 import { PROVIDER_IDS, PROVIDERS, type ProviderId } from '../../../shared/providers.js';
 import { keychainServiceName } from '../../keys/keychain.js';
 import { deleteProviderKey, keychainProblem, listProviderKeys, setProviderKey, testProviderKey, type KeyManagementDeps, type ProviderKeyInfo } from '../../keys/manage.js';
@@ -15,6 +16,16 @@ function describe(info: ProviderKeyInfo): string[] {
   const fingerprint = info.fingerprint ? `…${info.fingerprint}` : '(short key)';
   if (info.source === 'env') return [displayName, fingerprint, `environment (${keyEnv})`, 'not recorded for environment keys'];
   return [displayName, fingerprint, 'OS keychain', info.validatedAt ? `validated ${info.validatedAt}` : 'not validated'];
+}
+
+/** Prints the provider's verdict on a key: on stdout when it accepted the key, else on stderr with exit code 1. */
+function reportKeyCheck(ctx: CliContext, outcome: KeyCheckResult): void {
+  if (outcome.ok) {
+    ctx.stdout(`${outcome.message}\n`);
+  } else {
+    ctx.stderr(`${outcome.message}\n`);
+    process.exitCode = 1;
+  }
 }
 
 /** `llmeter keys set|list|test|delete`: provider keys in the OS keychain, validated before they are stored. */
@@ -37,13 +48,7 @@ export function registerKeysCommand(program: Command, ctx: CliContext): void {
         return;
       }
       const key = await readSecret(`${info.displayName} ${info.keyName} (input hidden; create one at ${info.keyUrl}): `);
-      const outcome = await setProviderKey(store, provider, key, deps());
-      if (outcome.ok) {
-        ctx.stdout(`${outcome.message}\n`);
-      } else {
-        ctx.stderr(`${outcome.message}\n`);
-        process.exitCode = 1;
-      }
+      reportKeyCheck(ctx, await setProviderKey(store, provider, key, deps()));
     });
 
   keys
@@ -62,13 +67,7 @@ export function registerKeysCommand(program: Command, ctx: CliContext): void {
     .description('check the key in use (environment first, then keychain) with one call to the provider')
     .addArgument(providerArgument())
     .action(async (provider: ProviderId) => {
-      const outcome = await testProviderKey(ctx.secretStore(), provider, deps());
-      if (outcome.ok) {
-        ctx.stdout(`${outcome.message}\n`);
-      } else {
-        ctx.stderr(`${outcome.message}\n`);
-        process.exitCode = 1;
-      }
+      reportKeyCheck(ctx, await testProviderKey(ctx.secretStore(), provider, deps()));
     });
 
   keys

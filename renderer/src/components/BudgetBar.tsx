@@ -1,5 +1,6 @@
 import type { BudgetStatus } from '../../../shared/budgets.js';
 import { formatPercent, formatUsd } from '../format.js';
+import { Money } from './Money.js';
 
 const LEVEL_WORDS: Record<BudgetStatus['level'], string> = { ok: 'on track', warn: 'warning', over: 'over budget' };
 
@@ -34,5 +35,20 @@ export function BudgetLevel({ budget }: { budget: BudgetStatus }) {
       {LEVEL_WORDS[budget.level]}
       {budget.forecastToExceed && budget.level !== 'over' ? ', forecast to exceed' : ''}
     </span>
+  );
+}
+
+/** A budget's name, spent of amount and level in words, over its bar. */
+export function BudgetStanding({ budget }: { budget: BudgetStatus }) {
+  return (
+    <>
+      <div className="budget-row__head">
+        <span className="budget-row__name">{budget.name}</span>
+        <span className="budget-row__figures">
+          <Money usd={budget.spentUsd} /> of <Money usd={budget.amountUsd} /> · <BudgetLevel budget={budget} />
+        </span>
+      </div>
+      <BudgetBar budget={budget} />
+    </>
   );
 }

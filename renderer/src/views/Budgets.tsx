@@ -3,9 +3,11 @@ import { BUDGET_PERIODS, DEFAULT_THRESHOLDS, type AlertRecord, type BudgetInput,
 import { usdInputToNano } from '../../../shared/money.js';
 import { PROVIDER_IDS, PROVIDERS, isProviderId, type ProviderId } from '../../../shared/providers.js';
 import { useApi, useApiData, useRefresh } from '../api/context.js';
-import { BudgetBar, BudgetLevel } from '../components/BudgetBar.js';
+import { BudgetStanding } from '../components/BudgetBar.js';
+import { ConfirmButton } from '../components/ConfirmButton.js';
 import { Money } from '../components/Money.js';
 import { DataState, Empty, Notice } from '../components/Status.js';
+import { NumberHeader } from '../components/Table.js';
 import { formatDateTime, formatUtcDate } from '../format.js';
 
 const PERIOD_WORDS: Record<BudgetPeriod, string> = { day: 'Daily (UTC day)', week: 'Weekly (ISO week, Monday)', month: 'Monthly (calendar month)' };
@@ -119,7 +121,6 @@ export function Budgets() {
 function BudgetItem({ budget, onEdit }: { budget: BudgetStatus; onEdit: () => void }) {
   const api = useApi();
   const refresh = useRefresh();
-  const [confirming, setConfirming] = useState(false);
   const [failure, setFailure] = useState<string | null>(null);
   const remove = async () => {
     try {
@@ -131,13 +132,7 @@ function BudgetItem({ budget, onEdit }: { budget: BudgetStatus; onEdit: () => vo
   };
   return (
     <li className="budget-row">
-      <div className="budget-row__head">
-        <span className="budget-row__name">{budget.name}</span>
-        <span className="budget-row__figures">
-          <Money usd={budget.spentUsd} /> of <Money usd={budget.amountUsd} /> · <BudgetLevel budget={budget} />
-        </span>
-      </div>
-      <BudgetBar budget={budget} />
+      <BudgetStanding budget={budget} />
       <p className="budget-row__foot">
         {describeScope(budget.scope)} · {PERIOD_WORDS[budget.period]} from {formatUtcDate(budget.periodStart)} · thresholds {budget.thresholds.join(' %, ')} % · forecast{' '}
         <Money usd={budget.forecastUsd} />
@@ -154,21 +149,14 @@ function BudgetItem({ budget, onEdit }: { budget: BudgetStatus; onEdit: () => vo
         <button type="button" className="button" onClick={onEdit}>
           Edit <span className="visually-hidden">{budget.name}</span>
         </button>
-        {confirming ? (
-          <span className="confirm" role="group" aria-label={`Delete budget ${budget.name}?`}>
-            <span>Delete “{budget.name}” and its alert history?</span>
-            <button type="button" className="button button--danger" onClick={() => void remove()}>
-              Delete
-            </button>
-            <button type="button" className="button" onClick={() => setConfirming(false)}>
-              Cancel
-            </button>
-          </span>
-        ) : (
-          <button type="button" className="button button--danger" onClick={() => setConfirming(true)}>
-            Delete <span className="visually-hidden">{budget.name}</span>
-          </button>
-        )}
+        <ConfirmButton
+          question={<>Delete “{budget.name}” and its alert history?</>}
+          groupLabel={`Delete budget ${budget.name}?`}
+          confirmLabel="Delete"
+          onConfirm={() => void remove()}
+        >
+          Delete <span className="visually-hidden">{budget.name}</span>
+        </ConfirmButton>
       </div>
       {failure ? <Notice kind="error">{failure}</Notice> : null}
     </li>
@@ -289,15 +277,9 @@ function AlertTable({ alerts }: { alerts: AlertRecord[] }) {
             <th scope="col">Fired</th>
             <th scope="col">Budget</th>
             <th scope="col">Alert</th>
-            <th scope="col" className="num">
-              Spent then
-            </th>
-            <th scope="col" className="num">
-              Amount
-            </th>
-            <th scope="col" className="num">
-              Forecast
-            </th>
+            <NumberHeader>Spent then</NumberHeader>
+            <NumberHeader>Amount</NumberHeader>
+            <NumberHeader>Forecast</NumberHeader>
           </tr>
         </thead>
         <tbody>

@@ -4,6 +4,7 @@ import { useApiData } from '../api/context.js';
 import { Money } from '../components/Money.js';
 import { RangePicker } from '../components/RangePicker.js';
 import { DataState, Empty } from '../components/Status.js';
+import { NumberHeader } from '../components/Table.js';
 import { formatCount } from '../format.js';
 import { defaultRange, rangeQuery, type RangeChoice } from '../range.js';
 
@@ -43,18 +44,10 @@ function CustomerTable({ customers }: { customers: CustomerTotals[] }) {
         <thead>
           <tr>
             <th scope="col">Customer</th>
-            <th scope="col" className="num">
-              Spend (estimated)
-            </th>
-            <th scope="col" className="num">
-              Requests
-            </th>
-            <th scope="col" className="num">
-              Input tokens
-            </th>
-            <th scope="col" className="num">
-              Output tokens
-            </th>
+            <NumberHeader>Spend (estimated)</NumberHeader>
+            <NumberHeader>Requests</NumberHeader>
+            <NumberHeader>Input tokens</NumberHeader>
+            <NumberHeader>Output tokens</NumberHeader>
           </tr>
         </thead>
         <tbody>

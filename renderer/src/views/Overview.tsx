@@ -1,10 +1,11 @@
 import type { Overview as OverviewData, ProviderStatus, SpendAmount } from '../../../shared/api.js';
-import { BudgetBar, BudgetLevel } from '../components/BudgetBar.js';
+import { BudgetStanding } from '../components/BudgetBar.js';
 import { Freshness } from '../components/Freshness.js';
 import { Money, SpendFigure } from '../components/Money.js';
+import { ProviderFigures } from '../components/ProviderFigures.js';
 import { ProviderError } from '../components/ProviderError.js';
 import { Empty } from '../components/Status.js';
-import { formatDateTime, formatUtcDate, subtractUsd } from '../format.js';
+import { formatDateTime, formatUtcDate } from '../format.js';
 import { FirstRun } from './FirstRun.js';
 
 /** Today, this week, this month, budgets and providers at a glance; the first-run guide when nothing is connected. */
@@ -34,13 +35,7 @@ export function Overview({ overview }: { overview: OverviewData }) {
         <ul className="budget-list">
           {overview.budgets.map((budget) => (
             <li key={budget.id} className="budget-row">
-              <div className="budget-row__head">
-                <span className="budget-row__name">{budget.name}</span>
-                <span className="budget-row__figures">
-                  <Money usd={budget.spentUsd} /> of <Money usd={budget.amountUsd} /> · <BudgetLevel budget={budget} />
-                </span>
-              </div>
-              <BudgetBar budget={budget} />
+              <BudgetStanding budget={budget} />
               <p className="budget-row__foot">
                 {budget.period === 'day' ? 'Today' : budget.period === 'week' ? 'This week' : 'This month'} from {formatUtcDate(budget.periodStart)} · forecast{' '}
                 <Money usd={budget.forecastUsd} /> {budget.estimatedUsd !== '0' ? <>· includes <Money usd={budget.estimatedUsd} /> estimated</> : null}
@@ -75,31 +70,7 @@ function ProviderCard({ status }: { status: ProviderStatus }) {
       <h3 className="card__title">{status.displayName}</h3>
       {status.configured ? (
         <>
-          <dl className="figures">
-            <div>
-              <dt>Today</dt>
-              <dd>
-                <SpendFigure amount={status.today} />
-              </dd>
-            </div>
-            <div>
-              <dt>This month</dt>
-              <dd>
-                <SpendFigure amount={status.monthToDate} />
-              </dd>
-            </div>
-            {status.balance ? (
-              <div>
-                <dt>Credits left</dt>
-                <dd>
-                  <Money usd={subtractUsd(status.balance.creditsUsd, status.balance.usedUsd)} />{' '}
-                  <span className="hint">
-                    of <Money usd={status.balance.creditsUsd} /> bought (billed)
-                  </span>
-                </dd>
-              </div>
-            ) : null}
-          </dl>
+          <ProviderFigures status={status} />
           <Freshness status={status} />
           {status.backfillProgress !== null ? <p className="hint">Fetching history…</p> : null}
           <ProviderError status={status} />

@@ -2,12 +2,13 @@ import { useState } from 'react';
 import type { KeyCheckResult, PollSummary, ProviderStatus } from '../../../shared/api.js';
 import { PROVIDERS } from '../../../shared/providers.js';
 import { useApi, useApiData, useRefresh } from '../api/context.js';
+import { ConfirmButton } from '../components/ConfirmButton.js';
 import { Freshness } from '../components/Freshness.js';
 import { KeyForm } from '../components/KeyForm.js';
-import { Money, SpendFigure } from '../components/Money.js';
 import { ProviderError } from '../components/ProviderError.js';
+import { ProviderFigures } from '../components/ProviderFigures.js';
 import { DataState, Notice } from '../components/Status.js';
-import { formatDateTime, formatPercent, subtractUsd } from '../format.js';
+import { formatDateTime, formatPercent } from '../format.js';
 
 /** Runs one action at a time and keeps its outcome or failure for display. */
 function useAction<T>() {
@@ -95,7 +96,6 @@ function ProviderPanel({ status }: { status: ProviderStatus }) {
   const test = useAction<KeyCheckResult>();
   const remove = useAction<{ deleted: boolean }>();
   const [replacing, setReplacing] = useState(false);
-  const [confirming, setConfirming] = useState(false);
   const headingId = `provider-${status.provider}`;
   return (
     <article className="card provider-panel" aria-labelledby={headingId}>
@@ -108,28 +108,7 @@ function ProviderPanel({ status }: { status: ProviderStatus }) {
             {keyDescription(status)}
             {status.validatedAt ? `; checked ${formatDateTime(status.validatedAt)}` : ''}.
           </p>
-          <dl className="figures">
-            <div>
-              <dt>Today</dt>
-              <dd>
-                <SpendFigure amount={status.today} />
-              </dd>
-            </div>
-            <div>
-              <dt>This month</dt>
-              <dd>
-                <SpendFigure amount={status.monthToDate} />
-              </dd>
-            </div>
-            {status.balance ? (
-              <div>
-                <dt>Credits left</dt>
-                <dd>
-                  <Money usd={subtractUsd(status.balance.creditsUsd, status.balance.usedUsd)} /> <span className="hint">of <Money usd={status.balance.creditsUsd} /> bought (billed)</span>
-                </dd>
-              </div>
-            ) : null}
-          </dl>
+          <ProviderFigures status={status} />
           <Freshness status={status} />
           {status.backfillProgress !== null ? (
             <div className="backfill">
@@ -148,33 +127,22 @@ function ProviderPanel({ status }: { status: ProviderStatus }) {
                 <button type="button" className="button" aria-expanded={replacing} onClick={() => setReplacing((r) => !r)}>
                   Replace key
                 </button>
-                {confirming ? (
-                  <span className="confirm" role="group" aria-label={`Remove the ${status.displayName} key?`}>
-                    <span>Remove the {status.displayName} key? Data already fetched stays.</span>
-                    <button
-                      type="button"
-                      className="button button--danger"
-                      disabled={remove.busy}
-                      onClick={() =>
-                        void remove.run(async () => {
-                          const result = await api.deleteProviderKey({ provider: status.provider });
-                          setConfirming(false);
-                          refresh();
-                          return result;
-                        })
-                      }
-                    >
-                      Remove
-                    </button>
-                    <button type="button" className="button" onClick={() => setConfirming(false)}>
-                      Cancel
-                    </button>
-                  </span>
-                ) : (
-                  <button type="button" className="button button--danger" onClick={() => setConfirming(true)}>
-                    Remove key
-                  </button>
-                )}
+                <ConfirmButton
+                  question={<>Remove the {status.displayName} key? Data already fetched stays.</>}
+                  groupLabel={`Remove the ${status.displayName} key?`}
+                  confirmLabel="Remove"
+                  busy={remove.busy}
+                  onConfirm={(close) =>
+                    void remove.run(async () => {
+                      const result = await api.deleteProviderKey({ provider: status.provider });
+                      close();
+                      refresh();
+                      return result;
+                    })
+                  }
+                >
+                  Remove key
+                </ConfirmButton>
               </>
             ) : (
               <span className="hint">To change this key, change or unset {PROVIDERS[status.provider].keyEnv} and restart LLMeter.</span>

@@ -7,6 +7,7 @@ import { Money, SpendFigure } from '../components/Money.js';
 import { Choice, RangePicker } from '../components/RangePicker.js';
 import { PALETTE, SpendChart, type ChartLayer } from '../components/SpendChart.js';
 import { DataState, Empty } from '../components/Status.js';
+import { NumberHeader } from '../components/Table.js';
 import { formatCount, formatPercent, formatUtcDate, subtractUsd, sumUsd } from '../format.js';
 import { defaultRange, rangeQuery, type RangeChoice } from '../range.js';
 import { useTheme } from '../theme.js';
@@ -120,12 +121,8 @@ function SeriesPanel({ data, loading }: { data: SpendSeries; loading: boolean })
         <thead>
           <tr>
             <th scope="col">{GROUPINGS.find((g) => g.id === data.groupBy)!.label}</th>
-            <th scope="col" className="num">
-              Spend
-            </th>
-            <th scope="col" className="num">
-              of which estimated
-            </th>
+            <NumberHeader>Spend</NumberHeader>
+            <NumberHeader>of which estimated</NumberHeader>
           </tr>
         </thead>
         <tbody>
@@ -162,24 +159,12 @@ function ModelsTable({ models }: { models: ModelTotals[] }) {
           <tr>
             <th scope="col">Model</th>
             <th scope="col">Provider</th>
-            <th scope="col" className="num">
-              Spend
-            </th>
-            <th scope="col" className="num">
-              Requests
-            </th>
-            <th scope="col" className="num">
-              Input tokens
-            </th>
-            <th scope="col" className="num">
-              Cache share
-            </th>
-            <th scope="col" className="num">
-              Output tokens
-            </th>
-            <th scope="col" className="num">
-              Output / input
-            </th>
+            <NumberHeader>Spend</NumberHeader>
+            <NumberHeader>Requests</NumberHeader>
+            <NumberHeader>Input tokens</NumberHeader>
+            <NumberHeader>Cache share</NumberHeader>
+            <NumberHeader>Output tokens</NumberHeader>
+            <NumberHeader>Output / input</NumberHeader>
           </tr>
         </thead>
         <tbody>
