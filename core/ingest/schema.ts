@@ -11,6 +11,7 @@ import {
   UUID_PATTERN,
 } from '../../sdk/wire.js';
 import { HttpError } from '../http/server.js';
+import { wellFormedText } from '../providers/json-reader.js';
 
 /** One SDK event, validated and normalised: times in Unix seconds, absent labels as ''. */
 export interface IngestEvent {
@@ -36,7 +37,8 @@ const printable = (max: number) =>
     .string()
     .trim()
     .max(max)
-    .refine((value) => !CONTROL_CHARACTERS.test(value), 'must not contain control characters');
+    .refine((value) => !CONTROL_CHARACTERS.test(value), 'must not contain control characters')
+    .transform(wellFormedText);
 const count = z.number().int().min(0).max(MAX_TOKENS_PER_EVENT);
 
 const eventSchema = z

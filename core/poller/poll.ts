@@ -105,11 +105,14 @@ export async function pollProvider(
   } catch (err) {
     const durationMs = now() - startedMs;
     const { message, kind } = describeFailure(target.provider, err);
-    try {
-      recordSyncFailure(db, target.provider, { at: Math.floor(now() / 1000), message, kind, durationMs });
-    } catch (recordErr) {
-      // The fault that failed the poll (a locked database, a full disk) usually fails this write too.
-      options.log?.warn('the failure could not be recorded in the sync state', { provider: target.provider, error: recordErr instanceof Error ? recordErr.message : String(recordErr) });
+    // Recording a lock timeout would wait for the same lock again; any other storage fault (a full
+    // disk) usually fails this write too, and the outcome still says what happened.
+    if (kind !== 'storage_busy') {
+      try {
+        recordSyncFailure(db, target.provider, { at: Math.floor(now() / 1000), message, kind, durationMs });
+      } catch (recordErr) {
+        options.log?.warn('the failure could not be recorded in the sync state', { provider: target.provider, error: recordErr instanceof Error ? recordErr.message : String(recordErr) });
+      }
     }
     options.log?.error('poll failed', { provider: target.provider, kind, error: message, durationMs });
     return { provider: target.provider, ok: false, error: message, kind, durationMs };

@@ -41,7 +41,7 @@ export class JsonReader {
 
   string(value: unknown, path: string): string {
     if (typeof value !== 'string') this.fail(path, `should be text, got ${describe(value)}`);
-    return value;
+    return wellFormedText(value);
   }
 
   /** A text field where null and absence both mean "not given". */
@@ -97,4 +97,13 @@ function describe(value: unknown): string {
   if (typeof value === 'string') return value.trim() === '' ? 'an empty string' : 'an unreadable string';
   if (Array.isArray(value)) return 'a list';
   return `a${typeof value === 'object' ? 'n' : ''} ${typeof value}`;
+}
+
+/**
+ * `text` with each lone UTF-16 surrogate (legal in a JSON string as `\ud800`, not text) replaced by
+ * U+FFFD. Stored as is, SQLite would hold invalid UTF-8 that reads back as three U+FFFD: a name
+ * that, handed back as a filter (the dashboard's model filter, `export --model`), matches no row.
+ */
+export function wellFormedText(text: string): string {
+  return text.replace(/\p{Surrogate}/gu, '\uFFFD');
 }

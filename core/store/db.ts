@@ -25,6 +25,21 @@ export function connectionOptions(options: Database.Options): Database.Options {
   return nativeBinding ? { ...options, nativeBinding } : options;
 }
 
+/**
+ * Creates the data folder if needed and checks that it can be written; throws a StoreError that
+ * names the folder and what to do otherwise. WAL keeps two files next to the database, so even
+ * reading it needs a writable folder; the settings live there too.
+ */
+export function ensureDataFolder(dataDir: string): void {
+  try {
+    mkdirSync(dataDir, { recursive: true });
+    accessSync(dataDir, fsConstants.W_OK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    throw new StoreError(`The data folder ${dataDir} cannot be created or written (${code}); LLMeter keeps its database there. Make it writable, or point LLMETER_DATA_DIR at a folder that is. Nothing was changed.`);
+  }
+}
+
 /** How long a connection waits for another connection's write lock before giving up. */
 export const BUSY_TIMEOUT_MS = 5000;
 
@@ -35,14 +50,7 @@ export const BUSY_TIMEOUT_MS = 5000;
  * beside them): WAL lets them read while one writes, and every write waits BUSY_TIMEOUT_MS for the lock.
  */
 export function openDatabase(dataDir: string): Db {
-  try {
-    mkdirSync(dataDir, { recursive: true });
-    // WAL keeps two files next to the database: even reading needs a writable folder.
-    accessSync(dataDir, fsConstants.W_OK);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-    throw new StoreError(`The data folder ${dataDir} cannot be created or written (${code}); LLMeter keeps its database there. Make it writable, or point LLMETER_DATA_DIR at a folder that is. Nothing was changed.`);
-  }
+  ensureDataFolder(dataDir);
   const file = path.join(dataDir, DB_FILE);
   let db: Db;
   try {
@@ -80,7 +88,8 @@ export function storageFault(err: unknown): StorageFault | null {
   if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
     return { kind: 'busy', message: `The database is locked by another process (held for more than ${BUSY_TIMEOUT_MS / 1000} s); nothing was written. Retry; if this persists, close the program that holds ${DB_FILE} open.` };
   }
-  if (code === 'SQLITE_FULL') {
+  // SHMSIZE: the shared-memory file beside the database could not be grown, as on a full disk.
+  if (code === 'SQLITE_FULL' || code === 'SQLITE_IOERR_SHMSIZE') {
     return { kind: 'full', message: `The disk holding the data folder is full; nothing was written and what was stored before is intact. Free some space, or move LLMETER_DATA_DIR to a larger disk.` };
   }
   if (code.startsWith('SQLITE_READONLY') || code.startsWith('SQLITE_CANTOPEN')) {

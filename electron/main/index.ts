@@ -13,7 +13,7 @@
  * - the same startCore() then runs headless (`llmeter serve`) and here, so one code path is tested.
  * Revisit if a measured main-thread stall appears (e.g. a synchronous query over ~50 ms).
  */
-import { app } from 'electron';
+import { app, dialog } from 'electron';
 import { osKeychain } from '../../core/keys/keychain.js';
 import { createLogger, type LogLevel } from '../../core/log.js';
 import { useNativeBinding } from '../../core/store/db.js';
@@ -58,6 +58,8 @@ if (!claimSingleInstance(() => desktop?.windows.showPopover(desktop.tray.bounds(
     })
     .catch((err: unknown) => {
       log.error('LLMeter could not start', { error: err instanceof Error ? err.stack : String(err) });
+      // A tray app has no terminal: say it where the user looks (a read-only data folder, a newer database, …).
+      dialog.showErrorBox('LLMeter could not start', err instanceof Error ? err.message : String(err));
       app.exit(1);
     });
 }

@@ -5,7 +5,8 @@ export interface Sample {
   value: string;
 }
 
-const LINE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/;
+// `s`: a label value may hold a raw carriage return (only \\, " and line feed are escaped).
+const LINE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/s;
 const LABEL = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g;
 
 /** Parses the samples of a 0.0.4 / OpenMetrics text body (comments skipped, label values unescaped). */

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { startCore } from '../../app.js';
+import { ensureDataFolder } from '../../store/db.js';
 import type { CliContext } from '../context.js';
 import { parseWholeNumber } from '../options.js';
 
@@ -16,6 +17,8 @@ export function registerServeCommand(program: Command, ctx: CliContext): void {
       const log = ctx.logger('info');
       // Loaded here, not at the top: conf and its JSON-schema validator add ~0.2 s to every other command's start.
       const { openSettingsStore } = await import('../../settings/store.js');
+      // Before the settings file is written: a read-only folder is then named as such.
+      ensureDataFolder(ctx.config().dataDir);
       const settingsStore = openSettingsStore(ctx.config().dataDir, log);
       const settings = settingsStore.get();
       // Flags win, then LLMETER_PORT, then the settings file.
