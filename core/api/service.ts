@@ -34,6 +34,8 @@ export interface ApiServiceDeps {
   reloadCredentials(): Promise<void>;
   /** Polls every configured provider, joining a poll under way, and resolves when it is done. */
   pollNow(): Promise<void>;
+  /** Share (0..1) of a provider's first fetch done while it runs; null when it is not backfilling. */
+  backfillProgress?(provider: ProviderId): number | null;
   /** Re-evaluates budgets (alerts) after a budget was created or changed. */
   evaluateBudgets?(): void;
   /**
@@ -110,7 +112,8 @@ export function createApiService(deps: ApiServiceDeps): LlmeterApi {
         lastError,
         lastErrorKind: state?.lastError ? state.lastErrorKind : lastError ? 'keychain_unavailable' : null,
         // The first poll fetches the whole backfill in one go; its share is not known until it ends.
-        backfillProgress: configured && !deps.demo && !state?.lastSuccessAt && !state?.lastError ? 0 : null,
+        // Measured while the first fetch runs; 0 (indeterminate) for a new key whose first poll has not started.
+        backfillProgress: deps.backfillProgress?.(provider) ?? (configured && !deps.demo && !state?.lastSuccessAt && !state?.lastError ? 0 : null),
         balance:
           state?.balanceCreditsNano != null && state.balanceUsedNano != null
             ? { creditsUsd: formatNanoAsDecimal(state.balanceCreditsNano), usedUsd: formatNanoAsDecimal(state.balanceUsedNano) }

@@ -73,7 +73,7 @@ export async function pollProvider(
   db: Db,
   http: HttpClient,
   target: PollTarget,
-  options: PollWindowOptions & { now?: () => number; log?: Logger },
+  options: PollWindowOptions & { now?: () => number; log?: Logger; onProgress?: (fraction: number) => void },
 ): Promise<PollOutcome> {
   const now = options.now ?? Date.now;
   const startedMs = now();
@@ -82,7 +82,7 @@ export async function pollProvider(
   const window = pollWindow(state?.watermark ?? null, nowSec, options);
   const requestsBefore = http.requestCount;
   try {
-    const result = await target.adapter.fetch({ baseUrl: target.baseUrl, key: target.key, http }, window);
+    const result = await target.adapter.fetch({ baseUrl: target.baseUrl, key: target.key, http, ...(options.onProgress ? { onProgress: options.onProgress } : {}) }, window);
     const unpricedModels = estimateUsage(result.records);
     const writtenAt = Math.floor(now() / 1000);
     writeProviderFetch(db, target.provider, result.coverage, result.records, writtenAt);

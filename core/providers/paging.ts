@@ -41,6 +41,8 @@ export interface PagedReport {
   /** Query string without `?` and without `page`. */
   query: string;
   maxPages: number;
+  /** Told how many buckets have arrived after each page. */
+  onPage?: (bucketsSoFar: number) => void;
 }
 
 /**
@@ -62,6 +64,7 @@ export async function fetchAllBuckets(report: PagedReport): Promise<PagedBucket[
     // Annotated so that TypeScript narrows after read.fail(), which never returns.
     const read: JsonReader = fetched.read;
     data.forEach((bucket, index) => buckets.push({ bucket: read.object(bucket, `data[${index}]`), path: `data[${index}]`, read }));
+    report.onPage?.(buckets.length);
     if (!read.boolean(page['has_more'], 'has_more')) return buckets;
     const next = read.optionalString(page['next_page'], 'next_page');
     if (!next) read.fail('next_page', 'is empty although has_more is true');

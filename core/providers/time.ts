@@ -1,5 +1,7 @@
 /** Seconds in a UTC day (no leap seconds in Unix time). */
 export const DAY = 86_400;
+/** Seconds in an hour. */
+export const HOUR = 3_600;
 
 /** Start (Unix s) of the UTC day containing `sec`. */
 export function startOfDay(sec: number): number {

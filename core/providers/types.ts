@@ -9,6 +9,8 @@ export interface ProviderContext {
   /** The admin / management key. Adapters put it in a header and nowhere else. */
   key: string;
   http: HttpClient;
+  /** Told the share of the fetch done so far (0..1) after each page, for a backfill's progress bar. */
+  onProgress?: (fraction: number) => void;
 }
 
 /** A half-open time range [start, end) in Unix seconds, UTC, day-aligned. */

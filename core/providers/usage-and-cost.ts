@@ -4,7 +4,7 @@ import type { JsonReader } from './json-reader.js';
 import type { AdapterOptions, PagedBucket, PagedReport } from './paging.js';
 import { DEFAULT_MAX_PAGES, checkFirstPage, fetchAllBuckets } from './paging.js';
 import { RecordCollector } from './records.js';
-import { DAY, startOfDay } from './time.js';
+import { DAY, HOUR, startOfDay } from './time.js';
 import type { FetchWindow, ProviderAdapter, ProviderContext } from './types.js';
 
 /** One result of a report bucket, with what is needed to read it and name it in an error. */
@@ -66,9 +66,17 @@ export function createUsageAndCostAdapter(api: UsageAndCostApi, options: Adapter
 
     async fetch(ctx, window) {
       const collector = new RecordCollector();
+      // Progress in buckets: the usage report has one per hour of the window, the cost report one per day.
+      const expected = [Math.ceil((window.end - window.start) / HOUR), Math.ceil((window.end - window.start) / DAY)];
+      const total = expected[0]! + expected[1]!;
+      let done = 0;
       for (const spec of [api.usage, api.cost]) {
-        const pages = await fetchAllBuckets(report(ctx, spec.path, `${api.timeQuery(window)}&${spec.query}`));
-        for (const paged of pages) collector.addBucket(bucketRecords(paged, api.bucketTimes, spec.record));
+        const before = done;
+        const paged = report(ctx, spec.path, `${api.timeQuery(window)}&${spec.query}`);
+        paged.onPage = (buckets) => ctx.onProgress?.(Math.min(1, (before + buckets) / total));
+        const pages = await fetchAllBuckets(paged);
+        done += spec === api.usage ? expected[0]! : expected[1]!;
+        for (const page of pages) collector.addBucket(bucketRecords(page, api.bucketTimes, spec.record));
       }
       return {
         records: collector.records(),

@@ -28,6 +28,13 @@ describe('OpenAI adapter against the fake', () => {
     ]);
   });
 
+  it('reports progress after every page, in buckets of the whole window, ending at 1', async () => {
+    const fractions: number[] = [];
+    await adapter.fetch({ ...context(), onProgress: (fraction) => fractions.push(fraction) }, WINDOW);
+    // 744 hourly buckets over 5 pages, then 31 daily ones: 775 in all.
+    expect(fractions).toEqual([168, 336, 504, 672, 744, 775].map((buckets) => buckets / 775));
+  });
+
   it('sends the documented parameters with literal brackets and the bearer key', async () => {
     await adapter.fetch(context(), WINDOW);
     const [usage, ...morePages] = fake.requestsTo('openai', '/v1/organization/usage/completions');
