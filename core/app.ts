@@ -28,7 +28,7 @@ import { createHttpClient, type HttpClient } from './providers/http.js';
 import { ADAPTERS } from './providers/registry.js';
 import { openSettingsStore } from './settings/store.js';
 import { openDatabase, type Db } from './store/db.js';
-import { listSyncStates } from './store/sync-state.js';
+import { getSyncState, listSyncStates } from './store/sync-state.js';
 import { VERSION } from './version.js';
 
 /** How often and how far back to poll. */
@@ -67,19 +67,31 @@ export interface CoreDeps {
 
 /**
  * Polls every configured provider once, concurrently; one provider failing never stops the others.
+ * `onBackfill` follows each provider's first fetch (its backfill): 0..1 while it runs, null when done.
  */
-export async function pollAllProviders(db: Db, credentials: readonly ProviderCredential[], deps: CoreDeps): Promise<PollOutcome[]> {
+export async function pollAllProviders(
+  db: Db,
+  credentials: readonly ProviderCredential[],
+  deps: CoreDeps,
+  onBackfill?: (provider: ProviderId, fraction: number | null) => void,
+): Promise<PollOutcome[]> {
   const settings = { ...DEFAULT_POLL_SETTINGS, ...deps.poll };
   return Promise.all(
-    credentials.map((credential) =>
+    credentials.map((credential) => {
+      const { provider } = credential;
+      const backfilling = onBackfill !== undefined && !getSyncState(db, provider)?.lastSuccessAt;
+      if (backfilling) onBackfill(provider, 0);
       // A client per provider, so that each outcome counts its own HTTP requests.
-      pollProvider(db, deps.http ?? createHttpClient(), { provider: credential.provider, adapter: ADAPTERS[credential.provider], key: credential.key, baseUrl: deps.config.baseUrls[credential.provider] }, {
+      return pollProvider(db, deps.http ?? createHttpClient(), { provider, adapter: ADAPTERS[provider], key: credential.key, baseUrl: deps.config.baseUrls[provider] }, {
         backfillDays: settings.backfillDays,
         trailingDays: settings.trailingDays,
         log: deps.log,
         ...(deps.now ? { now: deps.now } : {}),
-      }),
-    ),
+        ...(backfilling ? { onProgress: (fraction: number) => onBackfill(provider, fraction) } : {}),
+      }).finally(() => {
+        if (backfilling) onBackfill(provider, null);
+      });
+    }),
   );
 }
 
@@ -135,8 +147,9 @@ export async function startCore(deps: CoreDeps, extraRoutes: (core: Pick<CoreApp
     budgetAlerts.evaluate();
   });
 
+  const backfill = new Map<ProviderId, number>();
   const job = async (): Promise<void> => {
-    const outcomes = await pollAllProviders(db, credentials, deps);
+    const outcomes = await pollAllProviders(db, credentials, deps, (provider, fraction) => (fraction === null ? backfill.delete(provider) : backfill.set(provider, fraction)));
     for (const listener of listeners) listener(outcomes);
     dataChanged('poll');
   };
@@ -159,6 +172,7 @@ export async function startCore(deps: CoreDeps, extraRoutes: (core: Pick<CoreApp
     credentials: () => credentials,
     reloadCredentials,
     pollNow: () => scheduler.runNow(),
+    backfillProgress: (provider) => backfill.get(provider) ?? null,
     evaluateBudgets: () => void budgetAlerts.evaluate(),
     demo: deps.demo === true,
     now,

@@ -3,7 +3,9 @@ import { formatNanoAsDecimal } from '../../shared/money.js';
 import { isProviderId, type ProviderId } from '../../shared/providers.js';
 import type { TimeWindow } from '../../shared/time-range.js';
 import type { Db } from '../store/db.js';
-import { ESTIMATED_NANO_SQL, SPEND_NANO_SQL, windowBounds } from '../store/spend-sql.js';
+import { planWindow, querySpendByProvider, windowedUsageSql, windowParams } from '../store/rollups.js';
+import { windowBounds } from '../store/spend-sql.js';
+import { cachedStatement } from '../store/statements.js';
 
 /** Spend in nano-dollars: everything counted, and the part of it that is still an estimate. */
 export interface SpendNano {
@@ -28,15 +30,10 @@ function providerFilter(providers: readonly ProviderId[] | undefined): { sql: st
   return { sql: ` AND provider IN (${providers.map(() => '?').join(', ')})`, params: [...providers] };
 }
 
-/** Spend per provider over a window, in SQL. Providers without rows are absent. */
+/** Spend per provider over a window, from the rollups. Providers without rows in it are absent. */
 export function spendByProvider(db: Db, window: TimeWindow): Map<ProviderId, SpendNano> {
-  const rows = db
-    .prepare(`SELECT provider, ${SPEND_NANO_SQL} AS cost_nano, ${ESTIMATED_NANO_SQL} AS estimated_nano
-       FROM usage WHERE bucket_start >= ? AND bucket_start < ? GROUP BY provider`)
-    .safeIntegers(true)
-    .all(...windowBounds(window)) as Array<{ provider: string; cost_nano: bigint; estimated_nano: bigint }>;
   const result = new Map<ProviderId, SpendNano>();
-  for (const row of rows) if (isProviderId(row.provider)) result.set(row.provider, { costNano: row.cost_nano, estimatedNano: row.estimated_nano });
+  for (const row of querySpendByProvider(db, ...windowBounds(window))) if (isProviderId(row.provider)) result.set(row.provider, { costNano: row.cost_nano, estimatedNano: row.estimated_nano });
   return result;
 }
 
@@ -60,12 +57,8 @@ export const MAX_SERIES_BUCKETS = 2_200;
 /** A range the series cannot be drawn for; the message says what to choose instead. */
 export class SeriesRangeError extends Error {}
 
-/** SQL expression of the start of the bucket a row falls in. Daily rows land on their day's first hour. */
-const BUCKET_SQL: Record<Granularity, string> = {
-  hour: `bucket_start - bucket_start % ${HOUR}`,
-  day: `bucket_start - bucket_start % ${DAY}`,
-  month: `CAST(strftime('%s', bucket_start, 'unixepoch', 'start of month') AS INTEGER)`,
-};
+/** SQL expression of the start of the hour a row falls in. Daily rows land on their day's first hour. */
+const HOUR_BUCKET_SQL = `bucket_start - bucket_start % ${HOUR}`;
 
 const GROUP_SQL: Record<SpendSeriesQuery['groupBy'], string> = { provider: 'provider', model: 'model', project: 'project' };
 
@@ -105,6 +98,40 @@ export function earliestBucket(db: Db, providers?: readonly ProviderId[]): numbe
 }
 
 /**
+ * Spend per (bucket, provider, group) over [fromSec, toSec). Daily and monthly buckets read the
+ * rollups (full months and days) and the raw rows of the partial days at the edges; hourly buckets
+ * read only the rows whose cost counts (billed rows and estimates not superseded), through the
+ * partial index that holds just those.
+ */
+function spendSeriesRows(db: Db, window: { fromSec: number; toSec: number }, options: { granularity: Granularity; groupBy: SpendSeriesQuery['groupBy']; providers?: readonly ProviderId[] }): unknown[] {
+  const providers = options.providers ?? [];
+  const providerParams = Object.fromEntries(providers.map((provider, i) => [`p${i}`, provider]));
+  const providerSql = providers.length > 0 ? ` AND provider IN (${providers.map((_, i) => `@p${i}`).join(', ')})` : '';
+  const group = GROUP_SQL[options.groupBy];
+  if (options.granularity === 'hour') {
+    return cachedStatement(
+      db,
+      `SELECT ${HOUR_BUCKET_SQL} AS bucket, provider, ${group} AS grp, SUM(cost_nano), SUM(CASE WHEN cost_kind = 'estimated' THEN cost_nano ELSE 0 END)
+       FROM usage WHERE superseded = 0 AND bucket_start >= @from AND bucket_start < @to${providerSql}
+       GROUP BY bucket, provider, grp`,
+    )
+      .raw(true)
+      .safeIntegers(true)
+      .all({ from: window.fromSec, to: window.toSec, ...providerParams });
+  }
+  const bucket = options.granularity === 'day' ? 'bucket' : `CAST(strftime('%s', bucket, 'unixepoch', 'start of month') AS INTEGER)`;
+  return cachedStatement(
+    db,
+    `SELECT ${bucket} AS period, provider, ${group} AS grp, SUM(cost_nano), SUM(estimated_nano)
+     FROM (${windowedUsageSql()}) WHERE 1 = 1${providerSql}
+     GROUP BY period, provider, grp HAVING SUM(present) > 0`,
+  )
+    .raw(true)
+    .safeIntegers(true)
+    .all({ ...windowParams(planWindow(window.fromSec, window.toSec, options.granularity === 'month')), ...providerParams });
+}
+
+/**
  * Spend over time: sums per (bucket, group) in SQL over the closed window [fromSec, toSec), then laid
  * out as one zero-filled column per group, largest total first. A model name is grouped per provider,
  * since two providers may use the same one.
@@ -116,18 +143,8 @@ export function querySpendSeries(
 ): SpendSeries {
   const starts = bucketStarts(window.fromSec, window.toSec, options.granularity);
   const index = new Map(starts.map((start, i) => [start, i]));
-  const filter = providerFilter(options.providers);
   // Raw rows (arrays) rather than objects: a year of days × 50 models is 18 000 of them.
-  const rows = db
-    .prepare(
-      `SELECT ${BUCKET_SQL[options.granularity]} AS bucket, provider, ${GROUP_SQL[options.groupBy]} AS grp,
-         ${SPEND_NANO_SQL} AS cost_nano, ${ESTIMATED_NANO_SQL} AS estimated_nano
-       FROM usage WHERE bucket_start >= ? AND bucket_start < ?${filter.sql}
-       GROUP BY bucket, provider, grp`,
-    )
-    .raw(true)
-    .safeIntegers(true)
-    .all(window.fromSec, window.toSec, ...filter.params) as Array<[bucket: bigint, provider: string, grp: string, costNano: bigint, estimatedNano: bigint]>;
+  const rows = spendSeriesRows(db, window, options) as Array<[bucket: bigint, provider: string, grp: string, costNano: bigint, estimatedNano: bigint]>;
 
   interface Column {
     key: string;

@@ -1,8 +1,12 @@
 import type { BudgetPeriod, BudgetScope } from '../../shared/budgets.js';
 import { BudgetInputError, defaultBudgetName, type PeriodBounds, type ValidBudgetInput } from '../../shared/budget-math.js';
 import type { ProviderId } from '../../shared/providers.js';
+import type { UsageSource } from '../../shared/usage.js';
 import type { Db } from '../store/db.js';
-import { ESTIMATED_NANO_SQL, SPEND_NANO_SQL } from '../store/spend-sql.js';
+import { querySpendByProvider } from '../store/rollups.js';
+import { cachedStatement } from '../store/statements.js';
+
+const USAGE_SOURCES: readonly UsageSource[] = ['usage', 'cost', 'sdk'];
 
 /** A budget as stored. */
 export interface StoredBudget {
@@ -116,51 +120,35 @@ export interface ScopeSpend {
   previousNano: bigint | null;
 }
 
-interface SpendRow {
-  current: bigint;
-  spent_nano: bigint;
-  estimated_nano: bigint;
-}
-
 /**
- * Sums a scope's spend over the previous and current period in one indexed range scan, counting
- * spend exactly as the metrics do (SPEND_NANO_SQL: billed cost plus estimates not yet superseded).
+ * Sums a scope's spend over the previous and current period from the rollups (the periods are
+ * whole UTC days), counting spend exactly as the metrics do (SPEND_NANO_SQL: billed cost plus
+ * estimates not yet superseded).
  */
 export function queryScopeSpend(db: Db, scope: BudgetScope, current: PeriodBounds, previous: PeriodBounds): ScopeSpend {
   const columns = scopeColumns(scope);
-  const params = {
-    previousStart: previous.startMs / 1000,
-    currentStart: current.startMs / 1000,
-    end: current.endMs / 1000,
-    provider: columns.provider,
-    model: columns.model,
-    project: columns.project,
-  };
-  const rows = db
-    .prepare(
-      `SELECT bucket_start >= @currentStart AS current, ${SPEND_NANO_SQL} AS spent_nano, ${ESTIMATED_NANO_SQL} AS estimated_nano
-       FROM usage
-       WHERE bucket_start >= @previousStart AND bucket_start < @end
-         AND (@provider IS NULL OR provider = @provider)
-         AND (@model IS NULL OR model = @model)
-         AND (@project IS NULL OR project = @project)
-       GROUP BY current`,
-    )
-    .safeIntegers(true)
-    .all(params) as SpendRow[];
-  const thisPeriod = rows.find((row) => row.current === 1n);
-  const lastPeriod = rows.find((row) => row.current === 0n);
-  // Two statements rather than one with "@provider IS NULL OR …", which would defeat the MIN() optimization.
-  const earliest = (
-    columns.provider === null ? db.prepare('SELECT MIN(bucket_start) FROM usage') : db.prepare('SELECT MIN(bucket_start) FROM usage WHERE provider = ?').bind(columns.provider)
-  )
-    .pluck()
-    .safeIntegers(true)
-    .get() as bigint | null;
-  const reachesBack = earliest !== null && earliest <= BigInt(params.previousStart);
+  const filter = { provider: columns.provider, model: columns.model, project: columns.project };
+  const spend = (bounds: PeriodBounds): { cost: bigint; estimated: bigint } =>
+    querySpendByProvider(db, bounds.startMs / 1000, bounds.endMs / 1000, filter).reduce((sum, row) => ({ cost: sum.cost + row.cost_nano, estimated: sum.estimated + row.estimated_nano }), { cost: 0n, estimated: 0n });
+  const thisPeriod = spend(current);
+  const previousStart = previous.startMs / 1000;
   return {
-    spentNano: thisPeriod?.spent_nano ?? 0n,
-    estimatedNano: thisPeriod?.estimated_nano ?? 0n,
-    previousNano: reachesBack ? (lastPeriod?.spent_nano ?? 0n) : null,
+    spentNano: thisPeriod.cost,
+    estimatedNano: thisPeriod.estimated,
+    previousNano: reachesBack(db, columns.provider, previousStart) ? spend(previous).cost : null,
   };
+}
+
+/**
+ * Whether the stored usage (of one provider, or of any) starts at or before `sec`. One index seek
+ * per source: MIN over the primary key's (provider, source, bucket_start) prefix.
+ */
+function reachesBack(db: Db, provider: string | null, sec: number): boolean {
+  const earliest =
+    provider === null
+      ? cachedStatement(db, 'SELECT MIN(bucket_start) FROM usage').pluck().get()
+      : cachedStatement(db, `SELECT MIN(first) FROM (${USAGE_SOURCES.map((source) => `SELECT MIN(bucket_start) AS first FROM usage WHERE provider = @provider AND source = '${source}'`).join(' UNION ALL ')})`)
+          .pluck()
+          .get({ provider });
+  return earliest !== null && (earliest as number) <= sec;
 }

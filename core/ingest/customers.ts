@@ -4,6 +4,8 @@ import type { ProviderId } from '../../shared/providers.js';
 import { parseTimeWindow, type TimeWindow } from '../../shared/time-range.js';
 import type { Db } from '../store/db.js';
 import { windowBounds } from '../store/spend-sql.js';
+import { planWindow } from '../store/rollups.js';
+import { cachedStatement } from '../store/statements.js';
 
 /** The customer_id of the customers beyond the cardinality cap, summed. */
 export const OTHER_CUSTOMERS = 'other';
@@ -33,38 +35,104 @@ interface SeriesRow {
   output_tokens: bigint;
 }
 
+type CustomerSums = Array<[provider: string, model: string, customerId: string, costNano: bigint, requests: bigint, inputTokens: bigint, outputTokens: bigint]>;
+
+const CUSTOMER_COLUMNS = 'provider, model, customer_id, cost_nano, requests, input_tokens, output_tokens';
+const CUSTOMER_ROLLUP_COLUMNS = `rows, ${CUSTOMER_COLUMNS}`;
+
+/**
+ * Sums per (provider, model, customer) over a window from the customer rollups (migration 4): all
+ * time from the totals, otherwise full months and days from theirs and the hours at the edges from
+ * `sdk_usage_hourly` (planWindow), exactly what summing the hourly rows of the window gives.
+ */
+function customerSums(db: Db, window: TimeWindow): CustomerSums {
+  const [from, to] = windowBounds(window);
+  if (from === Number.MIN_SAFE_INTEGER && to === Number.MAX_SAFE_INTEGER) {
+    return cachedStatement(db, `SELECT ${CUSTOMER_COLUMNS} FROM sdk_customers_totals WHERE rows > 0`).raw(true).safeIntegers(true).all() as CustomerSums;
+  }
+  const plan = planWindow(from, to, true);
+  const hours = (n: 0 | 1) => `SELECT 1 AS rows, ${CUSTOMER_COLUMNS} FROM sdk_usage_hourly WHERE hour >= @raw${n}From AND hour < @raw${n}To`;
+  const days = (n: 0 | 1) => `SELECT ${CUSTOMER_ROLLUP_COLUMNS} FROM sdk_customers_daily WHERE day >= @days${n}From AND day < @days${n}To`;
+  return cachedStatement(
+    db,
+    `SELECT provider, model, customer_id, SUM(cost_nano), SUM(requests), SUM(input_tokens), SUM(output_tokens) FROM (
+       ${[hours(0), days(0), `SELECT ${CUSTOMER_ROLLUP_COLUMNS} FROM sdk_customers_monthly WHERE month >= @monthsFrom AND month < @monthsTo`, days(1), hours(1)].join(' UNION ALL ')})
+     GROUP BY provider, model, customer_id HAVING SUM(rows) > 0`,
+  )
+    .raw(true)
+    .safeIntegers(true)
+    .all({
+      raw0From: plan.raw[0][0],
+      raw0To: plan.raw[0][1],
+      raw1From: plan.raw[1][0],
+      raw1To: plan.raw[1][1],
+      days0From: plan.days[0][0],
+      days0To: plan.days[0][1],
+      days1From: plan.days[1][0],
+      days1To: plan.days[1][1],
+      monthsFrom: plan.months[0],
+      monthsTo: plan.months[1],
+    }) as CustomerSums;
+}
+
+/**
+ * Orders text as SQLite's BINARY collation does (UTF-8 bytes), which JS's code-unit order matches
+ * except between a surrogate pair (a code point above U+FFFF) and U+E000–U+FFFF.
+ */
+function compareText(a: string, b: string): number {
+  const length = Math.min(a.length, b.length);
+  for (let i = 0; i < length; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    const xSurrogate = x >= 0xd800 && x <= 0xdfff;
+    const ySurrogate = y >= 0xd800 && y <= 0xdfff;
+    if (xSurrogate !== ySurrogate && (xSurrogate ? y : x) >= 0xe000) return xSurrogate ? 1 : -1;
+    return x - y;
+  }
+  return a.length - b.length;
+}
+
 /**
  * Per-customer totals per (provider, model) over a window, from the hourly rollup, for the
  * attribution metric families. The `cap` customers with the most cost in the window (ties: more
  * requests, then by id) keep their id; the rest are summed as `other`, so a scrape never has more
  * than cap + 2 customer values (`other`, and '' for requests that named none). An hour belongs to
- * the window when it starts in it, as usage buckets do.
+ * the window when it starts in it, as usage buckets do. Sums per (provider, model, customer) come
+ * from the customer rollups (customerSums); ranking and folding them is done here.
  */
 export function queryCustomerSeries(db: Db, window: TimeWindow, cap: number): CustomerSeries[] {
-  const rows = db
-    .prepare(
-      `WITH hours AS (SELECT * FROM sdk_usage_hourly WHERE hour >= @from AND hour < @to),
-       ranked AS (
-         SELECT customer_id, ROW_NUMBER() OVER (ORDER BY SUM(cost_nano) DESC, SUM(requests) DESC, customer_id) AS rank
-         FROM hours WHERE customer_id <> '' GROUP BY customer_id)
-       SELECT provider, model,
-         CASE WHEN hours.customer_id = '' OR ranked.rank <= @cap THEN hours.customer_id ELSE '${OTHER_CUSTOMERS}' END AS customer_id,
-         SUM(cost_nano) AS cost_nano, SUM(requests) AS requests, SUM(input_tokens) AS input_tokens, SUM(output_tokens) AS output_tokens
-       FROM hours LEFT JOIN ranked ON ranked.customer_id = hours.customer_id
-       GROUP BY 1, 2, 3
-       ORDER BY 1, 2, 3`,
-    )
-    .safeIntegers(true)
-    .all({ ...boundParams(window), cap }) as SeriesRow[];
-  return rows.map((row) => ({
-    provider: row.provider,
-    model: row.model,
-    customerId: row.customer_id,
-    costNano: row.cost_nano,
-    requests: Number(row.requests),
-    inputTokens: Number(row.input_tokens),
-    outputTokens: Number(row.output_tokens),
-  }));
+  const rows = customerSums(db, window);
+  const totals = new Map<string, { cost: bigint; requests: bigint }>();
+  for (const [, , customerId, costNano, requests] of rows) {
+    if (customerId === '') continue;
+    const total = totals.get(customerId);
+    if (total) {
+      total.cost += costNano;
+      total.requests += requests;
+    } else totals.set(customerId, { cost: costNano, requests });
+  }
+  const kept = new Set(
+    [...totals]
+      .sort(([a, x], [b, y]) => (x.cost !== y.cost ? (x.cost > y.cost ? -1 : 1) : x.requests !== y.requests ? (x.requests > y.requests ? -1 : 1) : compareText(a, b)))
+      .slice(0, Math.max(0, cap))
+      .map(([customerId]) => customerId),
+  );
+  const series = new Map<string, CustomerSeries>();
+  for (const [provider, model, customerId, costNano, requests, inputTokens, outputTokens] of rows) {
+    const shown = customerId === '' || kept.has(customerId) ? customerId : OTHER_CUSTOMERS;
+    const key = `${provider}\u0000${model}\u0000${shown}`;
+    const entry = series.get(key);
+    if (entry) {
+      entry.costNano += costNano;
+      entry.requests += Number(requests);
+      entry.inputTokens += Number(inputTokens);
+      entry.outputTokens += Number(outputTokens);
+    } else {
+      series.set(key, { provider, model, customerId: shown, costNano, requests: Number(requests), inputTokens: Number(inputTokens), outputTokens: Number(outputTokens) });
+    }
+  }
+  return [...series.values()].sort((a, b) => compareText(a.provider, b.provider) || compareText(a.model, b.model) || compareText(a.customerId, b.customerId));
 }
 
 /**
@@ -96,9 +164,4 @@ export function queryCustomerTotals(db: Db, window: TimeWindow, limit: number, p
 /** The dashboard API's `getCustomers` over this database (ApiServiceDeps.customers). */
 export function customerTotalsSource(db: Db, now: () => number): (query: RangeQuery & { limit?: number }) => CustomerTotals[] {
   return (query) => queryCustomerTotals(db, parseTimeWindow(query.from ?? null, query.to ?? null, now()), query.limit ?? DEFAULT_CUSTOMER_LIMIT, query.providers);
-}
-
-function boundParams(window: TimeWindow): { from: number; to: number } {
-  const [from, to] = windowBounds(window);
-  return { from, to };
 }

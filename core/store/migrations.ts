@@ -1,4 +1,57 @@
 /**
+ * Part of migration 4 (shipped: never edit): the statements of a rollup trigger that add (`+`) or
+ * take away (`-`) one usage row's contribution (`NEW` or `OLD`) to its day, month and all time.
+ */
+function rollupChange(row: 'NEW' | 'OLD', sign: '+' | '-'): string {
+  const counted = `NOT (${row}.source = 'sdk' AND ${row}.superseded = 1)`;
+  const ifCounted = (value: string): string => `${sign}(CASE WHEN ${counted} THEN ${value} ELSE 0 END)`;
+  const values = [
+    ifCounted('1'),
+    `${sign}1`,
+    `${sign}(CASE WHEN ${row}.superseded = 0 THEN ${row}.cost_nano ELSE 0 END)`,
+    `${sign}(CASE WHEN ${row}.superseded = 0 AND ${row}.cost_kind = 'estimated' THEN ${row}.cost_nano ELSE 0 END)`,
+    ifCounted(`${row}.requests IS NOT NULL`),
+    ifCounted(`COALESCE(${row}.requests, 0)`),
+    ifCounted(`${row}.input_tokens`),
+    ifCounted(`${row}.cached_input_tokens`),
+    ifCounted(`${row}.cache_write_tokens`),
+    ifCounted(`${row}.output_tokens`),
+  ].join(', ');
+  const add = ['rows', 'present', 'cost_nano', 'estimated_nano', 'request_rows', 'requests', 'input_tokens', 'cached_input_tokens', 'cache_write_tokens', 'output_tokens']
+    .map((column) => `${column} = ${column} + excluded.${column}`)
+    .join(', ');
+  return `
+    INSERT INTO usage_daily VALUES (${row}.bucket_start - ${row}.bucket_start % 86400, ${row}.provider, ${row}.model, ${row}.project, ${values})
+      ON CONFLICT DO UPDATE SET ${add};
+    INSERT INTO usage_monthly VALUES (CAST(strftime('%s', ${row}.bucket_start, 'unixepoch', 'start of month') AS INTEGER), ${row}.provider, ${row}.model, ${row}.project, ${values})
+      ON CONFLICT DO UPDATE SET ${add};
+    INSERT INTO usage_totals VALUES (${row}.provider, ${row}.model, ${values})
+      ON CONFLICT DO UPDATE SET ${add};`;
+}
+
+/**
+ * Part of migration 4 (shipped: never edit): the statements of an SDK customer rollup trigger that
+ * add (`+`) or take away (`-`) one `sdk_usage_hourly` row (`NEW` or `OLD`) from its day, month and all time.
+ */
+function customerRollupChange(row: 'NEW' | 'OLD', sign: '+' | '-'): string {
+  const values = [`${sign}1`, ...['cost_nano', 'requests', 'input_tokens', 'output_tokens'].map((column) => `${sign}${row}.${column}`)].join(', ');
+  const add = ['rows', 'cost_nano', 'requests', 'input_tokens', 'output_tokens'].map((column) => `${column} = ${column} + excluded.${column}`).join(', ');
+  const key = `${row}.provider, ${row}.model, ${row}.customer_id`;
+  return `
+    INSERT INTO sdk_customers_daily VALUES (${row}.hour - ${row}.hour % 86400, ${key}, ${values}) ON CONFLICT DO UPDATE SET ${add};
+    INSERT INTO sdk_customers_monthly VALUES (CAST(strftime('%s', ${row}.hour, 'unixepoch', 'start of month') AS INTEGER), ${key}, ${values}) ON CONFLICT DO UPDATE SET ${add};
+    INSERT INTO sdk_customers_totals VALUES (${key}, ${values}) ON CONFLICT DO UPDATE SET ${add};`;
+}
+
+/** Part of migration 4 (shipped: never edit): an update of `sdk_usage_hourly` changed what the customer rollups hold. */
+const CUSTOMER_INPUTS_CHANGED = `(${['hour', 'provider', 'model', 'customer_id', 'cost_nano', 'requests', 'input_tokens', 'output_tokens'].map((column) => `OLD.${column} IS NOT NEW.${column}`).join(' OR ')})`;
+
+/** Part of migration 4 (shipped: never edit): an update changed something the rollups sum or group by. */
+const ROLLUP_INPUTS_CHANGED = `(${['provider', 'source', 'bucket_start', 'model', 'project', 'requests', 'input_tokens', 'cached_input_tokens', 'cache_write_tokens', 'output_tokens', 'cost_nano', 'cost_kind', 'superseded']
+  .map((column) => `OLD.${column} IS NOT NEW.${column}`)
+  .join(' OR ')})`;
+
+/**
  * Versioned schema. Each entry moves the database from version index to index + 1 and runs
  * inside one transaction; `PRAGMA user_version` records where a database stands.
  * Append only: never edit a migration that has shipped.
@@ -150,6 +203,143 @@ export const MIGRATIONS: readonly string[] = [
     updated_at INTEGER NOT NULL,
     PRIMARY KEY (hour, provider, model, customer_id, feature)
   ) WITHOUT ROWID;
+  `,
+  // 4: rollups of counted usage and of SDK customers per day, per month and all time, built here
+  // from the rows already stored and kept current by triggers on every change (core/store/rollups.ts)
+  `
+  -- Each rollup row sums the usage rows of one group: how many count (COUNTED_ROWS_SQL; a group
+  -- with none is not in the metrics) and how many there are at all (spend views list a group with
+  -- rows that count for nothing, at 0), spend as SPEND_NANO_SQL and ESTIMATED_NANO_SQL count it,
+  -- and of the counted rows: how many report requests (none: requests are "not reported", not 0),
+  -- their sum, and tokens.
+  CREATE TABLE usage_daily (
+    day INTEGER NOT NULL,
+    provider TEXT NOT NULL,
+    model TEXT NOT NULL,
+    project TEXT NOT NULL,
+    rows INTEGER NOT NULL,
+    present INTEGER NOT NULL,
+    cost_nano INTEGER NOT NULL,
+    estimated_nano INTEGER NOT NULL,
+    request_rows INTEGER NOT NULL,
+    requests INTEGER NOT NULL,
+    input_tokens INTEGER NOT NULL,
+    cached_input_tokens INTEGER NOT NULL,
+    cache_write_tokens INTEGER NOT NULL,
+    output_tokens INTEGER NOT NULL,
+    PRIMARY KEY (day, provider, model, project)
+  ) WITHOUT ROWID;
+
+  -- The same per UTC calendar month.
+  CREATE TABLE usage_monthly (
+    month INTEGER NOT NULL,
+    provider TEXT NOT NULL,
+    model TEXT NOT NULL,
+    project TEXT NOT NULL,
+    rows INTEGER NOT NULL,
+    present INTEGER NOT NULL,
+    cost_nano INTEGER NOT NULL,
+    estimated_nano INTEGER NOT NULL,
+    request_rows INTEGER NOT NULL,
+    requests INTEGER NOT NULL,
+    input_tokens INTEGER NOT NULL,
+    cached_input_tokens INTEGER NOT NULL,
+    cache_write_tokens INTEGER NOT NULL,
+    output_tokens INTEGER NOT NULL,
+    PRIMARY KEY (month, provider, model, project)
+  ) WITHOUT ROWID;
+
+  -- All time per (provider, model): what a scrape without from/to reports.
+  CREATE TABLE usage_totals (
+    provider TEXT NOT NULL,
+    model TEXT NOT NULL,
+    rows INTEGER NOT NULL,
+    present INTEGER NOT NULL,
+    cost_nano INTEGER NOT NULL,
+    estimated_nano INTEGER NOT NULL,
+    request_rows INTEGER NOT NULL,
+    requests INTEGER NOT NULL,
+    input_tokens INTEGER NOT NULL,
+    cached_input_tokens INTEGER NOT NULL,
+    cache_write_tokens INTEGER NOT NULL,
+    output_tokens INTEGER NOT NULL,
+    PRIMARY KEY (provider, model)
+  ) WITHOUT ROWID;
+
+  INSERT INTO usage_daily
+  SELECT bucket_start - bucket_start % 86400, provider, model, project,
+    SUM(NOT (source = 'sdk' AND superseded = 1)), COUNT(*),
+    SUM(CASE WHEN superseded = 0 THEN cost_nano ELSE 0 END),
+    SUM(CASE WHEN superseded = 0 AND cost_kind = 'estimated' THEN cost_nano ELSE 0 END),
+    SUM(CASE WHEN NOT (source = 'sdk' AND superseded = 1) THEN requests IS NOT NULL ELSE 0 END),
+    SUM(CASE WHEN NOT (source = 'sdk' AND superseded = 1) THEN COALESCE(requests, 0) ELSE 0 END),
+    SUM(CASE WHEN NOT (source = 'sdk' AND superseded = 1) THEN input_tokens ELSE 0 END),
+    SUM(CASE WHEN NOT (source = 'sdk' AND superseded = 1) THEN cached_input_tokens ELSE 0 END),
+    SUM(CASE WHEN NOT (source = 'sdk' AND superseded = 1) THEN cache_write_tokens ELSE 0 END),
+    SUM(CASE WHEN NOT (source = 'sdk' AND superseded = 1) THEN output_tokens ELSE 0 END)
+  FROM usage GROUP BY 1, 2, 3, 4;
+
+  INSERT INTO usage_monthly
+  SELECT CAST(strftime('%s', day, 'unixepoch', 'start of month') AS INTEGER), provider, model, project, SUM(rows), SUM(present), SUM(cost_nano),
+    SUM(estimated_nano), SUM(request_rows), SUM(requests), SUM(input_tokens), SUM(cached_input_tokens), SUM(cache_write_tokens), SUM(output_tokens)
+  FROM usage_daily GROUP BY 1, 2, 3, 4;
+
+  INSERT INTO usage_totals
+  SELECT provider, model, SUM(rows), SUM(present), SUM(cost_nano), SUM(estimated_nano), SUM(request_rows), SUM(requests), SUM(input_tokens),
+    SUM(cached_input_tokens), SUM(cache_write_tokens), SUM(output_tokens)
+  FROM usage_monthly GROUP BY 1, 2;
+
+  -- Every change of a usage row adds its contribution to its day, month and all-time rollups and
+  -- takes the old one away: whoever writes (a poll, an SDK batch, a billing key changing what is
+  -- superseded, a repair by hand), the rollups stay exactly the sums of the rows.
+  CREATE TRIGGER usage_rollups_insert AFTER INSERT ON usage
+  BEGIN ${rollupChange('NEW', '+')} END;
+  CREATE TRIGGER usage_rollups_delete AFTER DELETE ON usage
+  BEGIN ${rollupChange('OLD', '-')} END;
+  CREATE TRIGGER usage_rollups_update_old AFTER UPDATE ON usage WHEN ${ROLLUP_INPUTS_CHANGED}
+  BEGIN ${rollupChange('OLD', '-')} END;
+  CREATE TRIGGER usage_rollups_update_new AFTER UPDATE ON usage WHEN ${ROLLUP_INPUTS_CHANGED}
+  BEGIN ${rollupChange('NEW', '+')} END;
+
+  -- The SDK's hourly rollup summed per (provider, model, customer) and UTC day, month and all
+  -- time (features folded): what the per-customer families rank and sum over a window. "rows"
+  -- counts the hourly rows summed (a group with none left is not reported).
+  CREATE TABLE sdk_customers_daily (
+    day INTEGER NOT NULL, provider TEXT NOT NULL, model TEXT NOT NULL, customer_id TEXT NOT NULL,
+    rows INTEGER NOT NULL, cost_nano INTEGER NOT NULL, requests INTEGER NOT NULL, input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL,
+    PRIMARY KEY (day, provider, model, customer_id)
+  ) WITHOUT ROWID;
+  CREATE TABLE sdk_customers_monthly (
+    month INTEGER NOT NULL, provider TEXT NOT NULL, model TEXT NOT NULL, customer_id TEXT NOT NULL,
+    rows INTEGER NOT NULL, cost_nano INTEGER NOT NULL, requests INTEGER NOT NULL, input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL,
+    PRIMARY KEY (month, provider, model, customer_id)
+  ) WITHOUT ROWID;
+  CREATE TABLE sdk_customers_totals (
+    provider TEXT NOT NULL, model TEXT NOT NULL, customer_id TEXT NOT NULL,
+    rows INTEGER NOT NULL, cost_nano INTEGER NOT NULL, requests INTEGER NOT NULL, input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL,
+    PRIMARY KEY (provider, model, customer_id)
+  ) WITHOUT ROWID;
+  INSERT INTO sdk_customers_daily
+  SELECT hour - hour % 86400, provider, model, customer_id, COUNT(*), SUM(cost_nano), SUM(requests), SUM(input_tokens), SUM(output_tokens)
+  FROM sdk_usage_hourly GROUP BY 1, 2, 3, 4;
+  INSERT INTO sdk_customers_monthly
+  SELECT CAST(strftime('%s', day, 'unixepoch', 'start of month') AS INTEGER), provider, model, customer_id, SUM(rows), SUM(cost_nano), SUM(requests), SUM(input_tokens), SUM(output_tokens)
+  FROM sdk_customers_daily GROUP BY 1, 2, 3, 4;
+  INSERT INTO sdk_customers_totals
+  SELECT provider, model, customer_id, SUM(rows), SUM(cost_nano), SUM(requests), SUM(input_tokens), SUM(output_tokens)
+  FROM sdk_customers_monthly GROUP BY 1, 2, 3;
+  CREATE TRIGGER sdk_customers_insert AFTER INSERT ON sdk_usage_hourly
+  BEGIN ${customerRollupChange('NEW', '+')} END;
+  CREATE TRIGGER sdk_customers_delete AFTER DELETE ON sdk_usage_hourly
+  BEGIN ${customerRollupChange('OLD', '-')} END;
+  CREATE TRIGGER sdk_customers_update_old AFTER UPDATE ON sdk_usage_hourly WHEN ${CUSTOMER_INPUTS_CHANGED}
+  BEGIN ${customerRollupChange('OLD', '-')} END;
+  CREATE TRIGGER sdk_customers_update_new AFTER UPDATE ON sdk_usage_hourly WHEN ${CUSTOMER_INPUTS_CHANGED}
+  BEGIN ${customerRollupChange('NEW', '+')} END;
+
+  -- The spend that counts, by time: the hourly dashboard series reads this (a partial index holds
+  -- only the rows whose cost counts: billed rows and estimates not superseded yet) instead of every row.
+  CREATE INDEX usage_counted_spend_by_time ON usage (bucket_start, provider, model, project, cost_kind, cost_nano) WHERE superseded = 0;
   `,
 ];
 
