@@ -1,0 +1,100 @@
+/**
+ * Items 1 and 2: `GET /api/v1/metrics` over three windows and the dashboard's spend-over-time
+ * queries, against a `llmeter serve` process on a copy of a generated dataset, each beside the
+ * naive baseline (every row read and aggregated in JS) on the same file.
+ */
+import Database from 'better-sqlite3';
+import path from 'node:path';
+import { parseTimeWindow } from '../../shared/time-range.js';
+import { DB_FILE, openDatabase } from '../../core/store/db.js';
+import { ensureDataset, workCopy } from '../datasets.js';
+import { costSamples, naiveScrape, naiveSeriesTotals, naiveSpendSeries, type NaiveTotals } from '../naive.js';
+import { httpOk, startServe, TOKENS } from '../server.js';
+import { currentLoad, repeat, round, type Timing } from '../stats.js';
+
+/** A measured figure beside its baseline from the same run. */
+export interface Comparison {
+  dataset: string;
+  rows: number;
+  models: number;
+  query: string;
+  ours: Timing;
+  baseline: Timing;
+  /** baseline median / ours median. */
+  speedup: number;
+  /** 1-minute load average while this figure was measured. */
+  load: number;
+}
+
+export interface ScrapeResult {
+  /** Opening the generated file with the app: every migration after the generator's schema. */
+  migrateMs: number;
+  scrape: Array<Comparison & { totalsAgree: boolean; series: number }>;
+  dashboard: Comparison[];
+}
+
+const WINDOWS: Array<{ label: string; from: string | null }> = [
+  { label: 'all time', from: null },
+  { label: 'from=now-1h', from: 'now-1h' },
+  { label: 'from=now/M', from: 'now/M' },
+];
+
+const OURS = { warmup: 10, runs: 300, budgetMs: 15_000 };
+const BASELINE = { warmup: 1, runs: 10, budgetMs: 20_000 };
+
+/** Whether our cost samples equal the baseline's sums to the metric's precision (1e-6 USD). */
+function agree(ours: Map<string, number>, baseline: Map<string, NaiveTotals>): boolean {
+  const expected = new Map([...baseline.values()].map((s) => [`${s.provider}|${s.model}`, s.costNano / 1e9]));
+  for (const key of new Set([...ours.keys(), ...expected.keys()])) {
+    const want = expected.get(key) ?? 0;
+    if (Math.abs((ours.get(key) ?? 0) - want) > Math.max(1e-6, Math.abs(want) * 1e-12)) return false;
+  }
+  return true;
+}
+
+export async function benchScrape(size: string, options: { dashboard: boolean; log: (line: string) => void }): Promise<ScrapeResult> {
+  const { dir, info } = ensureDataset(size, options.log);
+  const work = workCopy(dir, `serve-${size}`);
+  const migrateStarted = performance.now();
+  openDatabase(work).close();
+  const migrateMs = round(performance.now() - migrateStarted, 1);
+  const server = await startServe(work);
+  const reader = new Database(path.join(work, DB_FILE), { readonly: true });
+  const result: ScrapeResult = { migrateMs, scrape: [], dashboard: [] };
+  try {
+    for (const window of WINDOWS) {
+      const url = `${server.url}/api/v1/metrics${window.from ? `?from=${encodeURIComponent(window.from)}` : ''}`;
+      const text = await httpOk(url, { token: TOKENS.metrics });
+      const bounds = parseTimeWindow(window.from, null, Date.now());
+      const fromSec = bounds.fromSec ?? Number.MIN_SAFE_INTEGER;
+      const toSec = bounds.toSec ?? Number.MAX_SAFE_INTEGER;
+      const baselineTotals = naiveSeriesTotals(reader, fromSec, toSec);
+      const load = currentLoad();
+      const ours = await repeat(() => httpOk(url, { token: TOKENS.metrics }), OURS);
+      const baseline = await repeat(() => naiveScrape(reader, fromSec, toSec), BASELINE);
+      const entry = { dataset: size, rows: info.rows, models: info.models, series: baselineTotals.size, query: `metrics ${window.label}`, ours, baseline, speedup: round(baseline.medianMs / ours.medianMs, 1), load, totalsAgree: agree(costSamples(text), baselineTotals) };
+      result.scrape.push(entry);
+      options.log(`  ${size} scrape ${window.label}: p50 ${ours.medianMs} ms, p99 ${ours.p99Ms} ms; baseline p50 ${baseline.medianMs} ms (${entry.speedup}x); totals agree: ${entry.totalsAgree}`);
+    }
+    if (options.dashboard) {
+      const nowMs = Date.now();
+      const from = 'now-90d';
+      const bounds = parseTimeWindow(from, null, nowMs);
+      for (const granularity of ['day', 'hour'] as const) {
+        const body = JSON.stringify({ from, granularity, groupBy: 'model' });
+        const call = () => httpOk(`${server.url}/api/v1/ui/getSpendSeries`, { method: 'POST', token: TOKENS.ui, body });
+        await call();
+        const load = currentLoad();
+        const ours = await repeat(call, { warmup: 3, runs: 100, budgetMs: 15_000 });
+        const baseline = await repeat(() => naiveSpendSeries(reader, bounds.fromSec!, Math.floor(nowMs / 1000), granularity === 'day' ? 86_400 : 3_600), BASELINE);
+        const entry = { dataset: size, rows: info.rows, models: info.models, query: `spend by model, 90 days, ${granularity === 'day' ? 'daily' : 'hourly'}`, ours, baseline, speedup: round(baseline.medianMs / ours.medianMs, 1), load };
+        result.dashboard.push(entry);
+        options.log(`  ${size} dashboard ${granularity}: p50 ${ours.medianMs} ms, p99 ${ours.p99Ms} ms; baseline p50 ${baseline.medianMs} ms (${entry.speedup}x)`);
+      }
+    }
+  } finally {
+    reader.close();
+    await server.stop();
+  }
+  return result;
+}
