@@ -2,7 +2,7 @@ import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import Database from 'better-sqlite3';
 import { connectionOptions, type Db } from '../store/db.js';
-import { CSV_HEADER, csvLine, exportCells, jsonLine } from './format.js';
+import { csvStringifier, exportCells, jsonLine } from './format.js';
 import { queryExportRows, type ExportQuery, type ExportRow } from './query.js';
 
 /** Options of one export run. */
@@ -16,28 +16,19 @@ export interface ExportRunOptions {
 /** Media type of each format, for HTTP answers. */
 export const EXPORT_CONTENT_TYPES = { csv: 'text/csv; charset=utf-8; header=present', jsonl: 'application/x-ndjson; charset=utf-8' } as const;
 
-/** Below this many characters a chunk keeps growing: the stream moves big strings, not one per row. */
-const CHUNK_CHARS = 16 * 1024;
-
-function* chunks(header: string, rows: Iterable<ExportRow>, line: (row: ExportRow) => string, onRow: ((rows: number) => void) | undefined): Generator<string> {
-  let chunk = header;
+function* mapRows<T>(rows: Iterable<ExportRow>, map: (row: ExportRow) => T, onRow: ((rows: number) => void) | undefined): Generator<T> {
   let count = 0;
   for (const row of rows) {
-    chunk += line(row);
+    yield map(row);
     onRow?.(++count);
-    if (chunk.length >= CHUNK_CHARS) {
-      yield chunk;
-      chunk = '';
-    }
   }
-  if (chunk !== '') yield chunk;
 }
 
 /**
  * Writes the usage history that `query` selects to `sink` as CSV or JSON Lines, streaming: rows
- * flow from a SQLite iterator through the formatter in chunks of about 16 KiB with backpressure,
- * so memory stays flat for any number of rows. Resolves with the row count once the sink has
- * taken everything; rejects (and stops reading) when the sink fails, e.g. with EPIPE or ENOSPC. The sink is ended, except
+ * flow from a SQLite iterator through the formatter with backpressure, so memory stays flat for
+ * any number of rows. Resolves with the row count once the sink has taken everything; rejects
+ * (and stops reading) when the sink fails, e.g. with EPIPE or ENOSPC. The sink is ended, except
  * process.stdout/stderr.
  *
  * `db` stays busy until the export ends: pass a connection nothing else uses meanwhile
@@ -52,8 +43,11 @@ export async function exportUsage(db: Db, query: ExportQuery, sink: Writable, op
   const records = queryExportRows(db, query);
   const streamOptions = options.signal ? { signal: options.signal } : {};
   try {
-    const text = query.format === 'csv' ? chunks(CSV_HEADER, records, (row) => csvLine(exportCells(row)), onRow) : chunks('', records, jsonLine, onRow);
-    await pipeline(Readable.from(text), sink, streamOptions);
+    if (query.format === 'csv') {
+      await pipeline(Readable.from(mapRows(records, exportCells, onRow)), csvStringifier(), sink, streamOptions);
+    } else {
+      await pipeline(Readable.from(mapRows(records, jsonLine, onRow)), sink, streamOptions);
+    }
   } finally {
     // Whatever stopped the stream, the SQLite statement is released here, where the generator is
     // certainly not running (a destroy from inside onRow could not close it).

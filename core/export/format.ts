@@ -1,3 +1,4 @@
+import { stringify, type CastingContext, type Stringifier } from 'csv-stringify';
 import { formatNanoAsDecimal } from '../../shared/money.js';
 import type { ExportCostKind, ExportRow } from './query.js';
 
@@ -30,24 +31,15 @@ export const EXPORT_COLUMNS = [
 ] as const satisfies readonly ExportColumn[];
 
 type ColumnName = (typeof EXPORT_COLUMNS)[number]['name'];
-export type Cell = string | number | null;
+type Cell = string | number | null;
 
 const COLUMN_NAMES: readonly ColumnName[] = EXPORT_COLUMNS.map((column) => column.name);
 const COST_COLUMN = COLUMN_NAMES.indexOf('cost_usd');
 const KINDS_WITHOUT_COST: ReadonlySet<ExportCostKind> = new Set(['superseded', 'unpriced']);
 
-/** ISO 8601 seconds, remembering the last answers: rows come ordered by period, so most repeat. */
-const isoSeconds = ((): ((sec: number) => string) => {
-  const recent = new Map<number, string>();
-  return (sec) => {
-    let text = recent.get(sec);
-    if (text === undefined) {
-      if (recent.size >= 64) recent.clear();
-      recent.set(sec, (text = new Date(sec * 1000).toISOString().replace('.000Z', 'Z')));
-    }
-    return text;
-  };
-})();
+function isoSeconds(sec: number): string {
+  return new Date(sec * 1000).toISOString().replace('.000Z', 'Z');
+}
 
 /** A row's cells in column order. Money is printed from the exact nano-dollar sum, never a float. */
 export function exportCells(row: ExportRow): Cell[] {
@@ -90,35 +82,20 @@ export function neutralizeFormula(value: string): string | { value: string; quot
   return FORMULA_START.test(value) ? { value: `'${value}`, quoted: true } : value;
 }
 
-/** The CSV header row: the column names, then CRLF. */
-export const CSV_HEADER = `${COLUMN_NAMES.join(',')}\r\n`;
-
-const NEEDS_QUOTES = /[",\r\n]/;
-
-function quoted(value: string): string {
-  return `"${value.replaceAll('"', '""')}"`;
-}
-
 /**
- * One exportCells record as a CSV line, RFC 4180: CRLF at the end, a field with a comma, a quote or
- * a line break (a lone \n or \r too) quoted with its quotes doubled, null as an empty field. Text
- * cells are neutralized (always quoted then); numbers and the cost (a decimal, so a credit stays
- * a negative number) are not. Written by hand rather than through a generic CSV library, which
- * cost several microseconds per row: exports run to millions of rows.
+ * A CSV writer for exportCells records: RFC 4180 (CRLF, quotes doubled, fields with a delimiter,
+ * quote or line break quoted), header row, UTF-8. Text cells are neutralized; numeric cells are
+ * not, so a negative cost stays a number.
  */
-export function csvLine(cells: readonly Cell[]): string {
-  let line = '';
-  for (let column = 0; column < cells.length; column++) {
-    const cell = cells[column]!;
-    if (column > 0) line += ',';
-    if (cell === null || cell === '') continue;
-    if (typeof cell === 'number') {
-      line += String(cell);
-      continue;
-    }
-    const safe = column === COST_COLUMN ? cell : neutralizeFormula(cell);
-    if (typeof safe !== 'string') line += quoted(safe.value);
-    else line += NEEDS_QUOTES.test(safe) ? quoted(safe) : safe;
-  }
-  return `${line}\r\n`;
+export function csvStringifier(): Stringifier {
+  return stringify({
+    header: true,
+    columns: [...COLUMN_NAMES],
+    record_delimiter: 'windows',
+    // A lone \n or \r inside a name must be quoted too, not only the CRLF we write between records.
+    quote_record_delimiter: true,
+    cast: {
+      string: (value: string, context: CastingContext) => (context.header || context.column === COST_COLUMN ? value : neutralizeFormula(value)),
+    },
+  });
 }

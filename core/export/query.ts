@@ -109,41 +109,27 @@ const PERIOD_SQL: Record<Granularity, { start: string; end: string }> = {
 
 const COST_KIND_SQL = `CASE WHEN superseded = 1 THEN 'superseded' WHEN unpriced = 1 THEN 'unpriced' ELSE cost_kind END`;
 
-/** A grouped row as SQLite returns it (raw arrays: no object per row), in EXPORT_SELECT's column order. */
-type RawRow = [
-  periodStart: number,
-  periodEnd: number,
-  provider: ProviderId,
-  model: string,
-  project: string,
-  lineItem: string,
-  source: UsageSource,
-  rowKind: ExportCostKind,
-  /** As text: nano-dollar sums may exceed 2^53, every other column stays a plain number. */
-  costNano: string,
-  requests: number | null,
-  inputTokens: number,
-  cachedInputTokens: number,
-  cacheWriteTokens: number,
-  outputTokens: number,
-];
-
-/** Start of the UTC day or month after the one containing `sec`: the export reads one such chunk at a time. */
-function nextChunk(sec: number, granularity: Granularity): number {
-  if (granularity !== 'month') return sec - (sec % DAY) + DAY;
-  const date = new Date(sec * 1000);
-  return Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + 1, 1) / 1000;
+interface RawRow {
+  period_start: bigint;
+  period_end: bigint;
+  provider: ProviderId;
+  model: string;
+  project: string;
+  line_item: string;
+  source: UsageSource;
+  row_kind: ExportCostKind;
+  cost_nano: bigint;
+  requests: bigint | null;
+  input_tokens: bigint;
+  cached_input_tokens: bigint;
+  cache_write_tokens: bigint;
+  output_tokens: bigint;
 }
 
 /**
  * Streams the export's rows from SQLite, grouped in SQL per (period, provider, model, project,
  * line item, source, cost kind) and ordered by period. A bucket belongs to the window when its
  * start does, and spend is counted as the metrics count it, so the rows add up to the metrics.
- *
- * The rows are read a UTC day at a time (a month at a time per month), each chunk grouped and
- * sorted on its own: no period crosses a chunk, so the order is the same as one sort of everything,
- * but the first rows come at once and no sort ever holds more than a chunk. Empty stretches are
- * skipped with one index seek.
  *
  * The iterator keeps the connection busy until it is finished or returned: give it a connection
  * nothing else uses meanwhile (see openExportConnection).
@@ -152,7 +138,7 @@ export function* queryExportRows(db: Db, query: ExportQuery): Generator<ExportRo
   const period = PERIOD_SQL[query.granularity];
   // Rows that count for nothing (SDK events where billing is the truth) stay out, as in the metrics.
   const filters = ['bucket_start >= ? AND bucket_start < ?', COUNTED_ROWS_SQL];
-  const parameters: string[] = [];
+  const parameters: Array<string | number> = [...windowBounds(query.window)];
   if (query.providers.length > 0) {
     filters.push(`provider IN (${query.providers.map(() => '?').join(', ')})`);
     parameters.push(...query.providers);
@@ -161,12 +147,13 @@ export function* queryExportRows(db: Db, query: ExportQuery): Generator<ExportRo
     filters.push(`model IN (${query.models.map(() => '?').join(', ')})`);
     parameters.push(...query.models);
   }
-  // GROUP BY and ORDER BY list the same keys in the same order, so SQLite sorts once per chunk.
+  // GROUP BY and ORDER BY list the same keys in the same order, so SQLite sorts once; the sorter
+  // spills to temporary files, so memory stays flat however many rows there are.
   const keys = 'period_start, period_end, provider, model, project, line_item, source, row_kind';
   const statement = db
     .prepare(
       `SELECT ${keys},
-         CAST(${SPEND_NANO_SQL} AS TEXT) AS cost_nano,
+         ${SPEND_NANO_SQL} AS cost_nano,
          SUM(requests) AS requests,
          SUM(input_tokens) AS input_tokens,
          SUM(cached_input_tokens) AS cached_input_tokens,
@@ -177,29 +164,23 @@ export function* queryExportRows(db: Db, query: ExportQuery): Generator<ExportRo
        GROUP BY ${keys}
        ORDER BY ${keys}`,
     )
-    .raw(true);
-  const [from, to] = windowBounds(query.window);
-  const nextBucket = db.prepare('SELECT MIN(bucket_start) FROM usage WHERE bucket_start >= ? AND bucket_start < ?').pluck();
-  for (let at = nextBucket.get(from, to) as number | null; at !== null; ) {
-    const chunkEnd = Math.min(nextChunk(at, query.granularity), to);
-    for (const row of statement.iterate(at, chunkEnd, ...parameters) as IterableIterator<RawRow>) {
-      yield {
-        periodStart: row[0],
-        periodEnd: row[1],
-        provider: row[2],
-        model: row[3],
-        project: row[4],
-        lineItem: row[5],
-        source: row[6],
-        costKind: row[7],
-        costNano: BigInt(row[8]),
-        requests: row[9],
-        inputTokens: row[10],
-        cachedInputTokens: row[11],
-        cacheWriteTokens: row[12],
-        outputTokens: row[13],
-      };
-    }
-    at = chunkEnd >= to ? null : (nextBucket.get(chunkEnd, to) as number | null);
+    .safeIntegers(true);
+  for (const row of statement.iterate(...parameters) as IterableIterator<RawRow>) {
+    yield {
+      periodStart: Number(row.period_start),
+      periodEnd: Number(row.period_end),
+      provider: row.provider,
+      model: row.model,
+      project: row.project,
+      lineItem: row.line_item,
+      source: row.source,
+      costKind: row.row_kind,
+      costNano: row.cost_nano,
+      requests: row.requests === null ? null : Number(row.requests),
+      inputTokens: Number(row.input_tokens),
+      cachedInputTokens: Number(row.cached_input_tokens),
+      cacheWriteTokens: Number(row.cache_write_tokens),
+      outputTokens: Number(row.output_tokens),
+    };
   }
 }
