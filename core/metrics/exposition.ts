@@ -1,11 +1,11 @@
-import { OPENMETRICS_CONTENT_TYPE, type MetricsExposition } from './registry.js';
+import { Registry, type RegistryContentType } from 'prom-client';
 
 /** Unit suffixes of our family names (base units: USD has no smaller Prometheus base, time is seconds). */
 const UNITS = ['usd', 'seconds'] as const;
 
 /**
  * Adds the `# UNIT` line OpenMetrics 1.0 asks for after the `# TYPE` of each family whose name ends
- * in a unit; the families are written without. The unit must be the name's suffix, or Prometheus rejects
+ * in a unit; prom-client writes none. The unit must be the name's suffix, or Prometheus rejects
  * the whole scrape, so it is read off the name rather than declared separately.
  */
 export function withOpenMetricsUnits(text: string): string {
@@ -15,8 +15,8 @@ export function withOpenMetricsUnits(text: string): string {
   });
 }
 
-/** The exposition text, completed with `# UNIT` lines when it speaks OpenMetrics. */
-export async function renderMetrics(exposition: MetricsExposition): Promise<string> {
-  const text = await exposition.metrics();
-  return exposition.contentType === OPENMETRICS_CONTENT_TYPE ? withOpenMetricsUnits(text) : text;
+/** The registry's exposition text, completed with `# UNIT` lines when it speaks OpenMetrics. */
+export async function renderMetrics(registry: Registry<RegistryContentType>): Promise<string> {
+  const text = await registry.metrics();
+  return registry.contentType === Registry.OPENMETRICS_CONTENT_TYPE ? withOpenMetricsUnits(text) : text;
 }
