@@ -98,17 +98,8 @@ export function expectIntact(db: Db): void {
   expect(duplicateRows(db)).toBe(0);
 }
 
-/** A seeded PRNG (mulberry32), so that a failing random schedule can be replayed from its seed. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+/** A seeded PRNG, so that a failing random schedule can be replayed from its seed. */
+export { seededRandom } from '../../shared/random.js';
 
 /** The seed of this run: LLMETER_SEED to replay one, else a fixed one in CI so that CI is repeatable. */
 export function runSeed(fallback: number): number {
