@@ -4,7 +4,7 @@ import type { ProviderId } from '../../shared/providers.js';
 import { parseTimeWindow, type TimeWindow } from '../../shared/time-range.js';
 import type { Db } from '../store/db.js';
 import { windowBounds } from '../store/spend-sql.js';
-import { planWindow } from '../store/rollups.js';
+import { planParams, planWindow } from '../store/rollups.js';
 import { cachedStatement } from '../store/statements.js';
 
 /** The customer_id of the customers beyond the cardinality cap, summed. */
@@ -51,28 +51,17 @@ function customerSums(db: Db, window: TimeWindow): CustomerSums {
     return cachedStatement(db, `SELECT ${CUSTOMER_COLUMNS} FROM sdk_customers_totals WHERE rows > 0`).raw(true).safeIntegers(true).all() as CustomerSums;
   }
   const plan = planWindow(from, to, true);
-  const hours = (n: 0 | 1) => `SELECT 1 AS rows, ${CUSTOMER_COLUMNS} FROM sdk_usage_hourly WHERE hour >= @raw${n}From AND hour < @raw${n}To`;
-  const days = (n: 0 | 1) => `SELECT ${CUSTOMER_ROLLUP_COLUMNS} FROM sdk_customers_daily WHERE day >= @days${n}From AND day < @days${n}To`;
+  const hours = (n: 1 | 2) => `SELECT 1 AS rows, ${CUSTOMER_COLUMNS} FROM sdk_usage_hourly WHERE hour >= @raw${n}From AND hour < @raw${n}To`;
+  const days = (n: 1 | 2) => `SELECT ${CUSTOMER_ROLLUP_COLUMNS} FROM sdk_customers_daily WHERE day >= @days${n}From AND day < @days${n}To`;
   return cachedStatement(
     db,
     `SELECT provider, model, customer_id, SUM(cost_nano), SUM(requests), SUM(input_tokens), SUM(output_tokens) FROM (
-       ${[hours(0), days(0), `SELECT ${CUSTOMER_ROLLUP_COLUMNS} FROM sdk_customers_monthly WHERE month >= @monthsFrom AND month < @monthsTo`, days(1), hours(1)].join(' UNION ALL ')})
+       ${[hours(1), days(1), `SELECT ${CUSTOMER_ROLLUP_COLUMNS} FROM sdk_customers_monthly WHERE month >= @monthsFrom AND month < @monthsTo`, days(2), hours(2)].join(' UNION ALL ')})
      GROUP BY provider, model, customer_id HAVING SUM(rows) > 0`,
   )
     .raw(true)
     .safeIntegers(true)
-    .all({
-      raw0From: plan.raw[0][0],
-      raw0To: plan.raw[0][1],
-      raw1From: plan.raw[1][0],
-      raw1To: plan.raw[1][1],
-      days0From: plan.days[0][0],
-      days0To: plan.days[0][1],
-      days1From: plan.days[1][0],
-      days1To: plan.days[1][1],
-      monthsFrom: plan.months[0],
-      monthsTo: plan.months[1],
-    }) as CustomerSums;
+    .all(planParams(plan)) as CustomerSums;
 }
 
 /**

@@ -82,8 +82,8 @@ export interface UsageFilter {
 
 const FILTER_SQL = '(@provider IS NULL OR provider = @provider) AND (@model IS NULL OR model = @model) AND (@project IS NULL OR project = @project)';
 
-/** Named parameters of a plan and a filter, for windowedUsageSql. */
-export function windowParams(plan: WindowPlan, filter: UsageFilter = {}): Record<string, number | string | null> {
+/** Named parameters of a plan's ranges: @raw1From…@raw2To (edge hours), @days1From…@days2To, @monthsFrom/@monthsTo. */
+export function planParams(plan: WindowPlan): Record<string, number> {
   return {
     raw1From: plan.raw[0][0],
     raw1To: plan.raw[0][1],
@@ -95,6 +95,13 @@ export function windowParams(plan: WindowPlan, filter: UsageFilter = {}): Record
     days2To: plan.days[1][1],
     monthsFrom: plan.months[0],
     monthsTo: plan.months[1],
+  };
+}
+
+/** Named parameters of a plan and a filter, for windowedUsageSql. */
+export function windowParams(plan: WindowPlan, filter: UsageFilter = {}): Record<string, number | string | null> {
+  return {
+    ...planParams(plan),
     provider: filter.provider ?? null,
     model: filter.model ?? null,
     project: filter.project ?? null,
