@@ -35,18 +35,21 @@ export interface RepeatOptions {
 
 /**
  * Runs `work` up to `warmup` times unmeasured, then up to `runs` times measured one after the
- * other (never concurrently), and summarizes the wall times.
+ * other (never concurrently), and summarizes the wall times. `prepare`, when given, runs before
+ * each run, outside the measured time.
  */
-export async function repeat(work: () => unknown, options: RepeatOptions): Promise<Timing> {
+export async function repeat(work: () => unknown, options: RepeatOptions, prepare?: () => unknown): Promise<Timing> {
   const budget = options.budgetMs ?? Infinity;
   const warming = performance.now();
   for (let i = 0; i < options.warmup; i++) {
+    await prepare?.();
     await work();
     if (performance.now() - warming > budget / 2) break;
   }
   const samples: number[] = [];
   const started = performance.now();
   for (let i = 0; i < options.runs; i++) {
+    await prepare?.();
     const t = performance.now();
     await work();
     samples.push(performance.now() - t);

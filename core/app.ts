@@ -27,6 +27,7 @@ import { startScheduler, type Scheduler } from './poller/scheduler.js';
 import { createHttpClient, type HttpClient } from './providers/http.js';
 import { ADAPTERS } from './providers/registry.js';
 import { openSettingsStore } from './settings/store.js';
+import { dataChangeToken } from './store/change-token.js';
 import { openDatabase, type Db } from './store/db.js';
 import { getSyncState, listSyncStates } from './store/sync-state.js';
 import { VERSION } from './version.js';
@@ -141,6 +142,9 @@ export async function startCore(deps: CoreDeps, extraRoutes: (core: Pick<CoreApp
   const { rendererDir, settings: givenSettings, ...apiHost } = deps.dashboard ?? {};
   const settingsStore = givenSettings ?? openSettingsStore(deps.config.dataDir, deps.log);
   const alertSettings = deps.alerts?.settings ?? (() => settingsStore.get().alerts);
+  // Counts saved settings changes, so that a scrape rendered before one is not reused after it.
+  let settingsRevision = 0;
+  settingsStore.onChange(() => settingsRevision++);
   const notifier = deps.alerts?.notifier ?? headlessNotifier(deps.log, () => alertSettings().webhookUrl);
   const budgetAlerts = createBudgetAlerter({ db, notifier, log: deps.log, now, settings: alertSettings });
   listeners.push(() => {
@@ -188,15 +192,18 @@ export async function startCore(deps: CoreDeps, extraRoutes: (core: Pick<CoreApp
       log: deps.log,
       routes: [
         ...metricsRoutes(
-          (window) => ({
-            series: querySeriesTotals(db, window),
-            budgets: listBudgets(db, now()),
-            periods: queryPeriodSpend(db, now()),
-            // Demo data was polled by no key: report every provider it holds.
-            providers: providerSync(listSyncStates(db), deps.demo ? null : configured()),
-            customers: queryCustomerSeries(db, window, settingsStore.get().sdk.customerCardinalityCap),
-            version: VERSION,
-          }),
+          {
+            load: (window) => ({
+              series: querySeriesTotals(db, window),
+              budgets: listBudgets(db, now()),
+              periods: queryPeriodSpend(db, now()),
+              // Demo data was polled by no key: report every provider it holds.
+              providers: providerSync(listSyncStates(db), deps.demo ? null : configured()),
+              customers: queryCustomerSeries(db, window, settingsStore.get().sdk.customerCardinalityCap),
+              version: VERSION,
+            }),
+            version: () => `${dataChangeToken(db)}|${configured().join(',')}|${settingsRevision}`,
+          },
           deps.now,
         ),
         healthRoute(db, configured, VERSION),

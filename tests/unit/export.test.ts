@@ -15,6 +15,7 @@ import { metricsRoutes } from '../../core/http/metrics-route.js';
 import { startHttpServer, type RunningServer } from '../../core/http/server.js';
 import { silentLogger } from '../../core/log.js';
 import { querySeriesTotals } from '../../core/metrics/snapshot.js';
+import { dataChangeToken } from '../../core/store/change-token.js';
 import { openDatabase, type Db } from '../../core/store/db.js';
 import { writeProviderFetch } from '../../core/store/usage-repo.js';
 import { formatNanoAsDecimal, parseAmountToNano } from '../../shared/money.js';
@@ -67,7 +68,7 @@ beforeAll(async () => {
     port: 0,
     tokens: TOKENS,
     log: silentLogger,
-    routes: [...metricsRoutes((window) => ({ series: querySeriesTotals(db, window), version: 'test' }), () => NOW_MS), exportRoute(db, () => NOW_MS)],
+    routes: [...metricsRoutes({ load: (window) => ({ series: querySeriesTotals(db, window), version: 'test' }), version: () => dataChangeToken(db) }, () => NOW_MS), exportRoute(db, () => NOW_MS)],
   });
 }, 60_000);
 

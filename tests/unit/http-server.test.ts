@@ -17,7 +17,10 @@ async function start(): Promise<RunningServer> {
     log: silentLogger,
     maxBodyBytes: 1024,
     routes: [
-      ...metricsRoutes(() => ({ series: [{ provider: 'openai', model: 'we"ird\\name\n', costNano: 1_500_000_000n, estimatedNano: 0n, requests: 3, inputTokens: 10, cachedInputTokens: 2, cacheWriteTokens: 0, outputTokens: 5 }], version: '9.9.9' })),
+      ...metricsRoutes({
+        load: () => ({ series: [{ provider: 'openai', model: 'we"ird\\name\n', costNano: 1_500_000_000n, estimatedNano: 0n, requests: 3, inputTokens: 10, cachedInputTokens: 2, cacheWriteTokens: 0, outputTokens: 5 }], version: '9.9.9' }),
+        version: () => 'fixed',
+      }),
       { method: 'POST', path: '/echo', auth: 'ingest', handle: async ({ res, readBody }) => sendJson(res, 200, { bytes: (await readBody()).length }) },
     ],
   });

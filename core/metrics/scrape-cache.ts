@@ -1,0 +1,68 @@
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
+
+const gzipAsync = promisify(gzip);
+
+/** One rendered scrape: the exposition text as bytes (encoded once, not per request), and its gzip form made on first request. */
+export interface RenderedScrape {
+  contentType: string;
+  body: Buffer;
+  /** The body gzip-compressed, made once per rendering when a scraper first accepts gzip. */
+  gzipped(): Promise<Buffer>;
+}
+
+interface Entry {
+  version: string;
+  renderedAt: number;
+  scrape: Promise<RenderedScrape>;
+}
+
+/** How a scrape cache decides that a rendering is still the answer. */
+export interface ScrapeCacheOptions {
+  /** Changes whenever what a scrape reports may have changed other than by time passing (data written, keys or settings changed). */
+  version(): string;
+  /** The longest a rendering is reused while nothing is written: bounds how stale the time-dependent parts get (budget forecasts, `now`-relative windows). */
+  maxAgeMs: number;
+  now(): number;
+  /** Distinct queries kept at once; the oldest is dropped beyond it, so odd queries cannot grow memory. */
+  maxEntries?: number;
+}
+
+/** Renders of recent scrapes, keyed by query, reused until the data changes or they age out. */
+export interface ScrapeCache {
+  /** The rendering for `key`: reused when the version is unchanged and it is young enough, else made by `render`. */
+  get(key: string, render: () => Promise<{ contentType: string; text: string }>): Promise<RenderedScrape>;
+}
+
+/**
+ * Prometheus, Grafana and a dashboard scrape the same query over and over while the data changes
+ * a few times an hour (polls, SDK batches). Rendering once per change instead of once per scrape
+ * makes a scrape cost a map look-up and a write, whatever the database holds; concurrent scrapes
+ * of a query that is not rendered yet share one rendering. A failed rendering is not kept.
+ */
+export function createScrapeCache(options: ScrapeCacheOptions): ScrapeCache {
+  const maxEntries = options.maxEntries ?? 16;
+  const entries = new Map<string, Entry>();
+  return {
+    get(key, render) {
+      const version = options.version();
+      const now = options.now();
+      const cached = entries.get(key);
+      // A clock that moved back makes every rendering suspect: render again.
+      if (cached && cached.version === version && now >= cached.renderedAt && now - cached.renderedAt < options.maxAgeMs) return cached.scrape;
+      const scrape = render().then(({ contentType, text }): RenderedScrape => {
+        const body = Buffer.from(text, 'utf8');
+        let gzipped: Promise<Buffer> | undefined;
+        return { contentType, body, gzipped: () => (gzipped ??= gzipAsync(body)) };
+      });
+      const entry: Entry = { version, renderedAt: now, scrape };
+      entries.delete(key);
+      entries.set(key, entry);
+      if (entries.size > maxEntries) entries.delete(entries.keys().next().value!);
+      scrape.catch(() => {
+        if (entries.get(key) === entry) entries.delete(key);
+      });
+      return scrape;
+    },
+  };
+}

@@ -1,0 +1,183 @@
+/**
+ * The scrape cache: a rendering is reused only while the data, keys and settings are unchanged and
+ * it is younger than its maximum age; every write — by this connection or another process's —
+ * shows in the very next scrape; gzip is served to scrapers that ask for it and is the same text.
+ */
+import { request } from 'node:http';
+import { gunzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { acceptsGzip, metricsRoutes, SCRAPE_REUSE_MS } from '../../core/http/metrics-route.js';
+import { startHttpServer, type RunningServer } from '../../core/http/server.js';
+import { silentLogger } from '../../core/log.js';
+import { createScrapeCache } from '../../core/metrics/scrape-cache.js';
+import { querySeriesTotals } from '../../core/metrics/snapshot.js';
+import { dataChangeToken } from '../../core/store/change-token.js';
+import { openDatabase, type Db } from '../../core/store/db.js';
+import { writeProviderFetch } from '../../core/store/usage-repo.js';
+import { parseSamples, sampleValue } from '../support/prom-text.js';
+import { record } from '../support/records.js';
+import { tempDir } from '../support/temp.js';
+
+describe('createScrapeCache', () => {
+  function harness(maxAgeMs = 1_000) {
+    const state = { version: 'v1', now: 10_000, renders: 0 };
+    const cache = createScrapeCache({ version: () => state.version, now: () => state.now, maxAgeMs, maxEntries: 3 });
+    const get = (key = 'q') => cache.get(key, async () => ({ contentType: 'text/plain', text: `render ${++state.renders} of ${key}` }));
+    return { state, get };
+  }
+
+  it('reuses a rendering while the version is unchanged and it is younger than the maximum age', async () => {
+    const { state, get } = harness();
+    expect((await get()).body.toString()).toBe('render 1 of q');
+    state.now += 999;
+    expect((await get()).body.toString()).toBe('render 1 of q');
+    state.now += 1;
+    expect((await get()).body.toString()).toBe('render 2 of q');
+  });
+
+  it('renders again as soon as the version changes, and when the clock moves back', async () => {
+    const { state, get } = harness();
+    await get();
+    state.version = 'v2';
+    expect((await get()).body.toString()).toBe('render 2 of q');
+    state.now -= 1;
+    expect((await get()).body.toString()).toBe('render 3 of q');
+  });
+
+  it('keeps one rendering per key, drops the oldest beyond its bound, and shares one rendering between concurrent requests', async () => {
+    const { state, get } = harness();
+    const [a, b] = await Promise.all([get('a'), get('a')]);
+    expect(a).toBe(b);
+    expect(state.renders).toBe(1);
+    await get('b');
+    await get('c');
+    expect((await get('b')).body.toString()).toBe('render 2 of b');
+    await get('d'); // a is now the oldest of four: dropped
+    expect((await get('a')).body.toString()).toBe('render 5 of a');
+  });
+
+  it('does not keep a failed rendering', async () => {
+    const state = { fail: true, renders: 0 };
+    const cache = createScrapeCache({ version: () => 'v', now: () => 0, maxAgeMs: 1_000 });
+    const render = async () => {
+      state.renders++;
+      if (state.fail) throw new Error('database is locked');
+      return { contentType: 'text/plain', text: 'ok' };
+    };
+    await expect(cache.get('q', render)).rejects.toThrow('database is locked');
+    state.fail = false;
+    expect((await cache.get('q', render)).body.toString()).toBe('ok');
+    expect(state.renders).toBe(2);
+  });
+
+  it('gzips the same text, once per rendering', async () => {
+    const { get } = harness();
+    const scrape = await get();
+    const gzipped = await scrape.gzipped();
+    expect(gunzipSync(gzipped).equals(scrape.body)).toBe(true);
+    expect(await scrape.gzipped()).toBe(gzipped);
+  });
+});
+
+describe('acceptsGzip', () => {
+  it.each([
+    ['gzip', true],
+    ['deflate, gzip;q=1.0, *;q=0.5', true],
+    ['identity, *', true],
+    ['gzip;q=0', false],
+    ['deflate', false],
+    ['', false],
+    [undefined, false],
+  ])('%j → %s', (header, expected) => {
+    expect(acceptsGzip(header)).toBe(expected);
+  });
+});
+
+describe('a cached /api/v1/metrics over a real database', () => {
+  const DAY = 86_400;
+  const dir = tempDir('llmeter-scrape-cache-', 'suite');
+  let db: Db;
+  let other: Db;
+  let server: RunningServer;
+  const clock = { ms: Date.UTC(2026, 10, 27, 12) };
+  const day = Math.floor(clock.ms / 1000 / DAY) * DAY - DAY;
+  let loads = 0;
+
+  beforeAll(async () => {
+    db = openDatabase(dir);
+    other = openDatabase(dir);
+    server = await startHttpServer({
+      host: '127.0.0.1',
+      port: 0,
+      tokens: { metrics: 'm'.repeat(32), ingest: 'i'.repeat(32), ui: 'u'.repeat(32) },
+      log: silentLogger,
+      routes: metricsRoutes(
+        {
+          load: (window) => {
+            loads++;
+            return { series: querySeriesTotals(db, window), version: 'test' };
+          },
+          version: () => dataChangeToken(db),
+        },
+        () => clock.ms,
+      ),
+    });
+  });
+  afterAll(async () => {
+    await server?.close();
+    db?.close();
+    other?.close();
+  });
+
+  function scrape(headers: Record<string, string> = {}): Promise<{ headers: Record<string, unknown>; body: Buffer }> {
+    return new Promise((resolve, reject) => {
+      const req = request(`${server.url}/api/v1/metrics`, { headers: { Authorization: `Bearer ${'m'.repeat(32)}`, ...headers } }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => (res.statusCode === 200 ? resolve({ headers: res.headers, body: Buffer.concat(chunks) }) : reject(new Error(`HTTP ${res.statusCode}`))));
+      });
+      req.on('error', reject).end();
+    });
+  }
+  const costOf = async (model: string): Promise<number> => Number(sampleValue(parseSamples((await scrape()).body.toString('utf8')), 'llmeter_cost_usd', { provider: 'openai', model }));
+
+  function bill(target: Db, model: string, costNano: bigint): void {
+    writeProviderFetch(target, 'openai', [], [record({ provider: 'openai', source: 'cost', bucketStart: day, model, costNano })], clock.ms / 1000);
+  }
+
+  it('shows a write by its own connection in the very next scrape, and renders nothing new without one', async () => {
+    bill(db, 'gpt-4o', 1_500_000_000n);
+    expect(await costOf('gpt-4o')).toBe(1.5);
+    const before = loads;
+    expect(await costOf('gpt-4o')).toBe(1.5);
+    expect(await costOf('gpt-4o')).toBe(1.5);
+    expect(loads).toBe(before);
+    bill(db, 'gpt-4o', 2_250_000_000n);
+    expect(await costOf('gpt-4o')).toBe(2.25);
+    expect(loads).toBe(before + 1);
+  });
+
+  it("shows another process's commit in the very next scrape", async () => {
+    await costOf('gpt-4o');
+    bill(other, 'gpt-4o-mini', 30_000_000n);
+    expect(await costOf('gpt-4o-mini')).toBe(0.03);
+  });
+
+  it('renders again once the rendering is older than the reuse limit, even with no write', async () => {
+    await costOf('gpt-4o');
+    const before = loads;
+    clock.ms += SCRAPE_REUSE_MS;
+    await costOf('gpt-4o');
+    expect(loads).toBe(before + 1);
+  });
+
+  it('answers gzip to a scraper that accepts it, with the same text as the plain answer', async () => {
+    const plain = await scrape();
+    const gzipped = await scrape({ 'Accept-Encoding': 'gzip' });
+    expect(gzipped.headers['content-encoding']).toBe('gzip');
+    expect(gzipped.headers['vary']).toBe('Accept-Encoding');
+    expect(plain.headers['content-encoding']).toBeUndefined();
+    expect(gunzipSync(gzipped.body).toString('utf8')).toBe(plain.body.toString('utf8'));
+    expect(Number(gzipped.headers['content-length'])).toBe(gzipped.body.length);
+  });
+});
