@@ -29,12 +29,16 @@ export interface MetricsSource {
 }
 
 /**
- * How long a rendered scrape is reused while nothing is written. It bounds the staleness of what
- * moves with the clock alone (budget forecasts, windows relative to now) to less than a typical
- * scrape's own duration at the scale the benchmarks measure, and still makes 1 000 scrapes a
- * second render once a second.
+ * How long a rendered scrape is reused while nothing is written. Everything stored is exact at
+ * every scrape (any write renders again, and so does the turn of the UTC day, when the day, week
+ * and month periods turn); this bounds only what moves with the clock alone: a budget's forecast
+ * (its run-rate) and a window relative to now (`from=now-1h`), which lag by at most a minute on
+ * data that providers bill by the hour or the day. A Prometheus scraping every 15 s renders once
+ * a minute, or once per poll or SDK batch.
  */
-export const SCRAPE_REUSE_MS = 1_000;
+export const SCRAPE_REUSE_MS = 60_000;
+
+const DAY_MS = 86_400_000;
 
 /** `GET /api/v1/metrics` and its `/metrics` alias. */
 export function metricsRoutes(source: MetricsSource, now: () => number = Date.now): Route[] {
@@ -50,7 +54,8 @@ export function metricsRoutes(source: MetricsSource, now: () => number = Date.no
       throw err;
     }
     const openMetrics = wantsOpenMetrics(req.headers.accept);
-    const scrape = await cache.get(JSON.stringify([from, to, openMetrics]), async () => {
+    const utcDay = Math.floor(now() / DAY_MS);
+    const scrape = await cache.get(JSON.stringify([from, to, openMetrics, utcDay]), async () => {
       const registry = buildMetricsRegistry(() => source.load(window), openMetrics);
       return { contentType: registry.contentType, text: await renderMetrics(registry) };
     });

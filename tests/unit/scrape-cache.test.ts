@@ -171,6 +171,18 @@ describe('a cached /api/v1/metrics over a real database', () => {
     expect(loads).toBe(before + 1);
   });
 
+  it('renders again when the UTC day turns, within the reuse limit', async () => {
+    clock.ms = Date.UTC(2026, 10, 27, 23, 59, 59);
+    await costOf('gpt-4o');
+    const before = loads;
+    clock.ms += 500;
+    await costOf('gpt-4o');
+    expect(loads).toBe(before);
+    clock.ms += 1_000; // 00:00:00.5 of the next day: today's, this week's and this month's periods turned
+    await costOf('gpt-4o');
+    expect(loads).toBe(before + 1);
+  });
+
   it('answers gzip to a scraper that accepts it, with the same text as the plain answer', async () => {
     const plain = await scrape();
     const gzipped = await scrape({ 'Accept-Encoding': 'gzip' });
