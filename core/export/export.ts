@@ -2,8 +2,8 @@ import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import Database from 'better-sqlite3';
 import { connectionOptions, type Db } from '../store/db.js';
-import { csvStringifier, exportCells, jsonLine } from './format.js';
-import { queryExportRows, type ExportQuery, type ExportRow } from './query.js';
+import { csvText, jsonLine } from './format.js';
+import { queryExportBatches, type ExportCells, type ExportQuery } from './query.js';
 
 /** Options of one export run. */
 export interface ExportRunOptions {
@@ -16,19 +16,24 @@ export interface ExportRunOptions {
 /** Media type of each format, for HTTP answers. */
 export const EXPORT_CONTENT_TYPES = { csv: 'text/csv; charset=utf-8; header=present', jsonl: 'application/x-ndjson; charset=utf-8' } as const;
 
-function* mapRows<T>(rows: Iterable<ExportRow>, map: (row: ExportRow) => T, onRow: ((rows: number) => void) | undefined): Generator<T> {
+/** One string per batch of rows (the CSV header before the first), reporting each row to `onRow`. */
+function* texts(batches: Iterable<ExportCells[]>, format: ExportQuery['format'], onRow: (rows: number) => void): Generator<string> {
   let count = 0;
-  for (const row of rows) {
-    yield map(row);
-    onRow?.(++count);
+  let first = true;
+  for (const rows of batches) {
+    for (let i = 0; i < rows.length; i++) onRow(++count);
+    yield format === 'csv' ? csvText(rows, first) : rows.map(jsonLine).join('');
+    first = false;
   }
+  if (first && format === 'csv') yield csvText([], true);
 }
 
 /**
  * Writes the usage history that `query` selects to `sink` as CSV or JSON Lines, streaming: rows
- * flow from a SQLite iterator through the formatter with backpressure, so memory stays flat for
- * any number of rows. Resolves with the row count once the sink has taken everything; rejects
- * (and stops reading) when the sink fails, e.g. with EPIPE or ENOSPC. The sink is ended, except
+ * come from SQLite in batches (queryExportBatches), each batch becomes one string written by
+ * csv-stringify, and the strings flow to the sink with backpressure, so memory stays flat for any
+ * number of rows. Resolves with the row count once the sink has taken everything; rejects (and
+ * stops reading) when the sink fails, e.g. with EPIPE or ENOSPC. The sink is ended, except
  * process.stdout/stderr.
  *
  * `db` stays busy until the export ends: pass a connection nothing else uses meanwhile
@@ -40,21 +45,24 @@ export async function exportUsage(db: Db, query: ExportQuery, sink: Writable, op
     rows = count;
     options.onRow?.(count);
   };
-  const records = queryExportRows(db, query);
+  const batches = queryExportBatches(db, query);
   const streamOptions = options.signal ? { signal: options.signal } : {};
   try {
-    if (query.format === 'csv') {
-      await pipeline(Readable.from(mapRows(records, exportCells, onRow)), csvStringifier(), sink, streamOptions);
-    } else {
-      await pipeline(Readable.from(mapRows(records, jsonLine, onRow)), sink, streamOptions);
-    }
+    await pipeline(Readable.from(texts(batches, query.format, onRow)), sink, streamOptions);
   } finally {
-    // Whatever stopped the stream, the SQLite statement is released here, where the generator is
+    // Whatever stopped the stream, the SQLite snapshot is released here, where the generator is
     // certainly not running (a destroy from inside onRow could not close it).
-    records.return();
+    batches.return();
   }
   return { rows };
 }
+
+/**
+ * SQLite page cache of an export's own connection, in KiB (the default is 16 MiB): an export reads
+ * each page once, so a bigger cache only holds memory. It also bounds SQLite's in-memory sort,
+ * which needs far less for a day's rows.
+ */
+const EXPORT_CACHE_KIB = 4096;
 
 /**
  * A read-only connection of its own to the same database file, for an export that runs while the
@@ -64,7 +72,9 @@ export async function exportUsage(db: Db, query: ExportQuery, sink: Writable, op
  */
 export function openExportConnection(db: Db): Db {
   if (db.memory) return db;
-  return new Database(db.name, connectionOptions({ readonly: true, fileMustExist: true, timeout: 5000 }));
+  const reader = new Database(db.name, connectionOptions({ readonly: true, fileMustExist: true, timeout: 5000 }));
+  reader.pragma(`cache_size = -${EXPORT_CACHE_KIB}`);
+  return reader;
 }
 
 /** A file name for an export, e.g. `llmeter-usage-day-2026-01-01-to-2026-01-31.csv` (first and last day included). */

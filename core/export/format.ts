@@ -1,6 +1,6 @@
-import { stringify, type CastingContext, type Stringifier } from 'csv-stringify';
-import { formatNanoAsDecimal } from '../../shared/money.js';
-import type { ExportCostKind, ExportRow } from './query.js';
+import type { CastingContext, Options } from 'csv-stringify';
+import { stringify } from 'csv-stringify/sync';
+import type { ExportCells } from './query.js';
 
 /** One column of the export: its name (CSV header, JSON key) and what it holds, for the README. */
 export interface ExportColumn {
@@ -31,41 +31,13 @@ export const EXPORT_COLUMNS = [
 ] as const satisfies readonly ExportColumn[];
 
 type ColumnName = (typeof EXPORT_COLUMNS)[number]['name'];
-type Cell = string | number | null;
 
 const COLUMN_NAMES: readonly ColumnName[] = EXPORT_COLUMNS.map((column) => column.name);
 const COST_COLUMN = COLUMN_NAMES.indexOf('cost_usd');
-const KINDS_WITHOUT_COST: ReadonlySet<ExportCostKind> = new Set(['superseded', 'unpriced']);
-
-function isoSeconds(sec: number): string {
-  return new Date(sec * 1000).toISOString().replace('.000Z', 'Z');
-}
-
-/** A row's cells in column order. Money is printed from the exact nano-dollar sum, never a float. */
-export function exportCells(row: ExportRow): Cell[] {
-  const costUsd = KINDS_WITHOUT_COST.has(row.costKind) && row.costNano === 0n ? null : formatNanoAsDecimal(row.costNano);
-  return [
-    isoSeconds(row.periodStart),
-    isoSeconds(row.periodEnd),
-    row.provider,
-    row.model,
-    row.project,
-    row.lineItem,
-    row.requests,
-    row.inputTokens,
-    row.cachedInputTokens,
-    row.cacheWriteTokens,
-    row.outputTokens,
-    costUsd,
-    row.costKind,
-    row.source,
-  ];
-}
 
 /** One JSON Lines record: the columns as keys, numbers as numbers, cost_usd as an exact decimal string. */
-export function jsonLine(row: ExportRow): string {
-  const cells = exportCells(row);
-  const record: Record<string, Cell> = {};
+export function jsonLine(cells: ExportCells): string {
+  const record: Record<string, ExportCells[number]> = {};
   COLUMN_NAMES.forEach((name, index) => (record[name] = cells[index]!));
   return `${JSON.stringify(record)}\n`;
 }
@@ -82,20 +54,22 @@ export function neutralizeFormula(value: string): string | { value: string; quot
   return FORMULA_START.test(value) ? { value: `'${value}`, quoted: true } : value;
 }
 
+const CSV_OPTIONS: Options = {
+  columns: [...COLUMN_NAMES],
+  record_delimiter: 'windows',
+  // A lone \n or \r inside a name must be quoted too, not only the CRLF we write between records.
+  quote_record_delimiter: true,
+  cast: {
+    string: (value: string, context: CastingContext) => (context.header || context.column === COST_COLUMN ? value : neutralizeFormula(value)),
+  },
+};
+
 /**
- * A CSV writer for exportCells records: RFC 4180 (CRLF, quotes doubled, fields with a delimiter,
- * quote or line break quoted), header row, UTF-8. Text cells are neutralized; numeric cells are
- * not, so a negative cost stays a number.
+ * Rows as CSV text, written by csv-stringify: RFC 4180 (CRLF after every record, quotes doubled,
+ * fields with a delimiter, quote or line break quoted), the header row first when `header`. Text
+ * cells are neutralized; numbers and the cost (a decimal, so a credit stays a negative number)
+ * are not. Many rows at once: the library's per-record stream costs more than the records.
  */
-export function csvStringifier(): Stringifier {
-  return stringify({
-    header: true,
-    columns: [...COLUMN_NAMES],
-    record_delimiter: 'windows',
-    // A lone \n or \r inside a name must be quoted too, not only the CRLF we write between records.
-    quote_record_delimiter: true,
-    cast: {
-      string: (value: string, context: CastingContext) => (context.header || context.column === COST_COLUMN ? value : neutralizeFormula(value)),
-    },
-  });
+export function csvText(rows: ExportCells[], header: boolean): string {
+  return stringify(rows, { ...CSV_OPTIONS, header });
 }

@@ -41,25 +41,28 @@ export class ExportQueryError extends Error {}
  */
 export type ExportCostKind = 'billed' | 'estimated' | 'superseded' | 'unpriced';
 
-/** One exported row: the usage of one group in one period. Times in Unix seconds, UTC. */
-export interface ExportRow {
-  periodStart: number;
-  periodEnd: number;
-  provider: ProviderId;
-  model: string;
-  project: string;
-  lineItem: string;
-  source: UsageSource;
-  costKind: ExportCostKind;
-  /** Counted spend in nano-dollars, exactly as the metrics count it. */
-  costNano: bigint;
-  /** Null when no row of the group reports requests. */
-  requests: number | null;
-  inputTokens: number;
-  cachedInputTokens: number;
-  cacheWriteTokens: number;
-  outputTokens: number;
-}
+/**
+ * One exported row as its cells, in EXPORT_COLUMNS order (core/export/format.ts): the period's
+ * start and end as ISO 8601 UTC, provider, model, project, line item, requests (null when no row of
+ * the group reports them), the four token counts, cost_usd as an exact decimal string (null when a
+ * superseded or unpriced row has no cost), cost kind and source.
+ */
+export type ExportCells = [
+  periodStart: string,
+  periodEnd: string,
+  provider: ProviderId,
+  model: string,
+  project: string,
+  lineItem: string,
+  requests: number | null,
+  inputTokens: number,
+  cachedInputTokens: number,
+  cacheWriteTokens: number,
+  outputTokens: number,
+  costUsd: string | null,
+  costKind: ExportCostKind,
+  source: UsageSource,
+];
 
 const GRANULARITIES: readonly Granularity[] = ['hour', 'day', 'month'];
 const FORMATS: Record<string, ExportFormat> = { csv: 'csv', jsonl: 'jsonl', json: 'jsonl' };
@@ -109,78 +112,124 @@ const PERIOD_SQL: Record<Granularity, { start: string; end: string }> = {
 
 const COST_KIND_SQL = `CASE WHEN superseded = 1 THEN 'superseded' WHEN unpriced = 1 THEN 'unpriced' ELSE cost_kind END`;
 
-interface RawRow {
-  period_start: bigint;
-  period_end: bigint;
-  provider: ProviderId;
-  model: string;
-  project: string;
-  line_item: string;
-  source: UsageSource;
-  row_kind: ExportCostKind;
-  cost_nano: bigint;
-  requests: bigint | null;
-  input_tokens: bigint;
-  cached_input_tokens: bigint;
-  cache_write_tokens: bigint;
-  output_tokens: bigint;
+/**
+ * Integer nano-dollars `nano` (an SQL expression) as exact decimal dollars, the text
+ * formatNanoAsDecimal (shared/money.ts) writes: "-0.5", "12.000000001", "0". Integer division
+ * and zero-padding only, no float; SQLite writes it so that no row needs a BigInt in JS.
+ */
+function exactDollarsSql(nano: string): string {
+  return `(CASE WHEN ${nano} < 0 THEN '-' ELSE '' END || (abs(${nano}) / 1000000000) || rtrim(rtrim(printf('.%09d', abs(${nano}) % 1000000000), '0'), '.'))`;
+}
+
+/** Every source a usage row can have (the table's CHECK constraint). */
+const SOURCES = Object.keys({ usage: true, cost: true, sdk: true } satisfies Record<UsageSource, true>);
+
+/** The providers that have rows, each found with one seek on the primary key. */
+function storedProviders(db: Db): string[] {
+  const first = db.prepare('SELECT MIN(provider) FROM usage').pluck();
+  const next = db.prepare('SELECT MIN(provider) FROM usage WHERE provider > ?').pluck();
+  const providers: string[] = [];
+  for (let provider = first.get() as string | null; provider !== null; provider = next.get(provider) as string | null) providers.push(provider);
+  return providers;
 }
 
 /**
- * Streams the export's rows from SQLite, grouped in SQL per (period, provider, model, project,
- * line item, source, cost kind) and ordered by period. A bucket belongs to the window when its
- * start does, and spend is counted as the metrics count it, so the rows add up to the metrics.
+ * Rows per yielded batch: enough that the CSV writer works on many rows at once, few enough that
+ * a batch dies young (a whole day of rows outlived the young generation and cost full GCs).
+ */
+const BATCH_ROWS = 1024;
+
+/** Start of the UTC day or month after the one containing `sec`: the export reads one such chunk at a time. */
+function nextChunk(sec: number, granularity: Granularity): number {
+  if (granularity !== 'month') return sec - (sec % DAY) + DAY;
+  const date = new Date(sec * 1000);
+  return Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + 1, 1) / 1000;
+}
+
+/** ISO 8601 seconds of Unix seconds, remembering the last answer: rows of one period follow each other. */
+function isoSecondsMemo(): (sec: number) => string {
+  let lastSec = Number.NaN;
+  let lastText = '';
+  return (sec) => {
+    if (sec !== lastSec) {
+      lastSec = sec;
+      lastText = new Date(sec * 1000).toISOString().replace('.000Z', 'Z');
+    }
+    return lastText;
+  };
+}
+
+/**
+ * Streams the export's rows from SQLite as cells (ExportCells), in batches, grouped in SQL per (period,
+ * provider, model, project, line item, source, cost kind) and ordered by period. A bucket belongs
+ * to the window when its start does, and spend is counted as the metrics count it, so the rows add
+ * up to the metrics.
+ *
+ * SQLite groups and sorts a UTC day at a time (a month at a time per month): no period crosses a
+ * day, so the order is that of one sort of everything, but the first rows come at once and no sort
+ * holds more than a day. Each day is read through the primary key (provider, source, time), not
+ * the time index and a look-up per row. All days are read in one transaction, so the export is one
+ * consistent snapshot.
  *
  * The iterator keeps the connection busy until it is finished or returned: give it a connection
  * nothing else uses meanwhile (see openExportConnection).
  */
-export function* queryExportRows(db: Db, query: ExportQuery): Generator<ExportRow, void, undefined> {
+export function* queryExportBatches(db: Db, query: ExportQuery): Generator<ExportCells[], void, undefined> {
+  const snapshot = !db.inTransaction;
+  if (snapshot) db.exec('BEGIN');
+  try {
+    yield* batchesInSnapshot(db, query);
+  } finally {
+    if (snapshot) db.exec('COMMIT');
+  }
+}
+
+function* batchesInSnapshot(db: Db, query: ExportQuery): Generator<ExportCells[], void, undefined> {
+  const providers = query.providers.length > 0 ? query.providers : storedProviders(db);
+  if (providers.length === 0) return;
   const period = PERIOD_SQL[query.granularity];
   // Rows that count for nothing (SDK events where billing is the truth) stay out, as in the metrics.
-  const filters = ['bucket_start >= ? AND bucket_start < ?', COUNTED_ROWS_SQL];
-  const parameters: Array<string | number> = [...windowBounds(query.window)];
-  if (query.providers.length > 0) {
-    filters.push(`provider IN (${query.providers.map(() => '?').join(', ')})`);
-    parameters.push(...query.providers);
-  }
+  const filters = [
+    'bucket_start >= ? AND bucket_start < ?',
+    `provider IN (${providers.map(() => '?').join(', ')})`,
+    `source IN (${SOURCES.map((source) => `'${source}'`).join(', ')})`,
+    COUNTED_ROWS_SQL,
+  ];
+  const parameters: string[] = [...providers];
   if (query.models.length > 0) {
     filters.push(`model IN (${query.models.map(() => '?').join(', ')})`);
     parameters.push(...query.models);
   }
-  // GROUP BY and ORDER BY list the same keys in the same order, so SQLite sorts once; the sorter
-  // spills to temporary files, so memory stays flat however many rows there are.
+  // GROUP BY and ORDER BY list the same keys in the same order, so SQLite sorts once per day.
   const keys = 'period_start, period_end, provider, model, project, line_item, source, row_kind';
   const statement = db
     .prepare(
-      `SELECT ${keys},
-         ${SPEND_NANO_SQL} AS cost_nano,
-         SUM(requests) AS requests,
-         SUM(input_tokens) AS input_tokens,
-         SUM(cached_input_tokens) AS cached_input_tokens,
-         SUM(cache_write_tokens) AS cache_write_tokens,
-         SUM(output_tokens) AS output_tokens
+      `SELECT period_start, period_end, provider, model, project, line_item,
+         SUM(requests), SUM(input_tokens), SUM(cached_input_tokens), SUM(cache_write_tokens), SUM(output_tokens),
+         CASE WHEN row_kind IN ('superseded', 'unpriced') AND ${SPEND_NANO_SQL} = 0 THEN NULL ELSE ${exactDollarsSql(SPEND_NANO_SQL)} END,
+         row_kind, source
        FROM (SELECT *, ${period.start} AS period_start, ${period.end} AS period_end, ${COST_KIND_SQL} AS row_kind FROM usage
              WHERE ${filters.join(' AND ')})
        GROUP BY ${keys}
        ORDER BY ${keys}`,
     )
-    .safeIntegers(true);
-  for (const row of statement.iterate(...parameters) as IterableIterator<RawRow>) {
-    yield {
-      periodStart: Number(row.period_start),
-      periodEnd: Number(row.period_end),
-      provider: row.provider,
-      model: row.model,
-      project: row.project,
-      lineItem: row.line_item,
-      source: row.source,
-      costKind: row.row_kind,
-      costNano: row.cost_nano,
-      requests: row.requests === null ? null : Number(row.requests),
-      inputTokens: Number(row.input_tokens),
-      cachedInputTokens: Number(row.cached_input_tokens),
-      cacheWriteTokens: Number(row.cache_write_tokens),
-      outputTokens: Number(row.output_tokens),
-    };
+    .raw(true);
+  const [from, to] = windowBounds(query.window);
+  const nextBucket = db.prepare(`SELECT MIN(bucket_start) FROM usage WHERE bucket_start >= ? AND bucket_start < ?`).pluck();
+  const startIso = isoSecondsMemo();
+  const endIso = isoSecondsMemo();
+  let batch: unknown[][] = [];
+  for (let at = nextBucket.get(from, to) as number | null; at !== null; ) {
+    const chunkEnd = Math.min(nextChunk(at, query.granularity), to);
+    for (const row of statement.iterate(at, chunkEnd, ...parameters) as IterableIterator<unknown[]>) {
+      row[0] = startIso(row[0] as number);
+      row[1] = endIso(row[1] as number);
+      if (batch.push(row) === BATCH_ROWS) {
+        yield batch as ExportCells[];
+        batch = [];
+      }
+    }
+    at = chunkEnd >= to ? null : (nextBucket.get(chunkEnd, to) as number | null);
   }
+  if (batch.length > 0) yield batch as ExportCells[];
 }

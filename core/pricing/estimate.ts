@@ -1,5 +1,19 @@
-import { calcPrice } from '@pydantic/genai-prices';
+import { createRequire } from 'node:module';
 import type { ProviderId } from '../../shared/providers.js';
+
+type PriceTable = typeof import('@pydantic/genai-prices');
+
+let priceTable: PriceTable | undefined;
+
+/**
+ * The price table's calcPrice, loaded on first use: the table is ~18 MB resident, and most
+ * processes (`llmeter serve` without keys or SDK events, `export`, `budget`) never price anything.
+ * Loaded with require (the package ships the same build as CommonJS) because pricing is synchronous.
+ */
+function calcPrice(...args: Parameters<PriceTable['calcPrice']>): ReturnType<PriceTable['calcPrice']> {
+  priceTable ??= createRequire(import.meta.url)('@pydantic/genai-prices') as PriceTable;
+  return priceTable.calcPrice(...args);
+}
 
 /** Token counts to price; `inputTokens` is all input, cache reads and writes included. */
 export interface TokenCounts {

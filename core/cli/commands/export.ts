@@ -1,6 +1,6 @@
 import type { Writable } from 'node:stream';
 import { Option, type Command } from 'commander';
-import { exportUsage } from '../../export/export.js';
+import { exportUsage, openExportConnection } from '../../export/export.js';
 import { ExportFileError, writeFileAtomically } from '../../export/file.js';
 import { ExportQueryError, resolveExportQuery, type ExportQuery } from '../../export/query.js';
 import { openDatabase } from '../../store/db.js';
@@ -113,6 +113,7 @@ export function registerExportCommand(program: Command, ctx: CliContext, termina
 
 async function runExport(ctx: CliContext, terminal: ExportTerminal, query: ExportQuery, out: string | undefined): Promise<void> {
   const db = openDatabase(ctx.config().dataDir);
+  const reader = openExportConnection(db);
   // Progress only where a person watches and it does not mix with the export itself.
   const progress = progressLine(ctx.stderr, terminal.stderrIsTTY && (out !== undefined || terminal.stdout.isTTY !== true), terminal.now);
   const abort = new AbortController();
@@ -122,9 +123,9 @@ async function runExport(ctx: CliContext, terminal: ExportTerminal, query: Expor
     if (out === undefined) {
       // The export reports a failing stdout itself; this keeps a late repeat (EPIPE after EPIPE) from crashing the process.
       terminal.stdout.on('error', () => undefined);
-      await exportUsage(db, query, terminal.stdout, run);
+      await exportUsage(reader, query, terminal.stdout, run);
     } else {
-      const { rows } = await writeFileAtomically(out, (sink) => exportUsage(db, query, sink, run));
+      const { rows } = await writeFileAtomically(out, (sink) => exportUsage(reader, query, sink, run));
       progress.stop();
       if (terminal.stderrIsTTY) ctx.stderr(`Wrote ${rows.toLocaleString('en-US')} rows to ${out} in ${progress.seconds().toFixed(1)} s.\n`);
     }
@@ -147,6 +148,7 @@ async function runExport(ctx: CliContext, terminal: ExportTerminal, query: Expor
   } finally {
     progress.stop();
     stopListening();
+    if (reader !== db) reader.close();
     db.close();
   }
 }
