@@ -10,6 +10,7 @@ import type { CoreConfig } from './config.js';
 import { exportRoute } from './export/route.js';
 import { alertsRoute } from './http/alerts-route.js';
 import { customerTotalsSource, queryCustomerSeries } from './ingest/customers.js';
+import { scheduleAfterIngest } from './ingest/after-batch.js';
 import { ingestRoute } from './ingest/route.js';
 import { syncSdkSpendWithBilling } from './ingest/store.js';
 import { generateToken } from './http/auth.js';
@@ -113,7 +114,7 @@ export interface CoreApp {
   onPolled(listener: (outcomes: PollOutcome[]) => void): void;
   /** Called whenever stored data changed: after every poll and every SDK batch that stored new events. */
   onDataChanged(listener: (cause: 'poll' | 'ingest') => void): void;
-  /** Budget evaluation, already run on start and after every poll; call `evaluate()` after an SDK ingest batch or a budget edit. */
+  /** Budget evaluation, already run on start, after every poll and after SDK batches (at most once a second, see scheduleAfterIngest); call `evaluate()` after a budget edit. */
   budgetAlerts: BudgetAlerter;
   /** Re-reads provider keys after one was added or removed. */
   reloadCredentials(): Promise<void>;
@@ -147,6 +148,7 @@ export async function startCore(deps: CoreDeps, extraRoutes: (core: Pick<CoreApp
   settingsStore.onChange(() => settingsRevision++);
   const notifier = deps.alerts?.notifier ?? headlessNotifier(deps.log, () => alertSettings().webhookUrl);
   const budgetAlerts = createBudgetAlerter({ db, notifier, log: deps.log, now, settings: alertSettings });
+  const afterIngest = scheduleAfterIngest({ db, evaluateBudgets: () => void budgetAlerts.evaluate(), log: deps.log });
   listeners.push(() => {
     budgetAlerts.evaluate();
   });
@@ -214,7 +216,7 @@ export async function startCore(deps: CoreDeps, extraRoutes: (core: Pick<CoreApp
           billedProviders: configured,
           now,
           onIngested: () => {
-            void budgetAlerts.evaluate();
+            afterIngest.request();
             dataChanged('ingest');
           },
         }),
@@ -248,6 +250,7 @@ export async function startCore(deps: CoreDeps, extraRoutes: (core: Pick<CoreApp
     reloadCredentials,
     api,
     async close() {
+      afterIngest.cancel();
       await scheduler.stop();
       await server.close();
       db.close();

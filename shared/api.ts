@@ -66,15 +66,35 @@ export interface Overview {
 export interface SpendSeriesQuery extends RangeQuery {
   granularity: Granularity;
   groupBy: 'provider' | 'model' | 'project';
+  /**
+   * Keep only this many groups, those with the most spend over the whole range, as series of their
+   * own, and sum all the others into `other`. Without it, every group has its series.
+   */
+  top?: number;
 }
 
-/** Spend over time: one point per bucket per group. */
+/** The groups beyond a series query's `top`, summed per bucket into one series. */
+export interface FoldedSeries {
+  /** How many groups it sums ("other (287 models)"). */
+  groups: number;
+  costUsd: Usd[];
+  estimatedUsd: Usd[];
+  totalUsd: Usd;
+}
+
+/**
+ * Spend over time: one point per bucket per group. `costUsd` is all the spend of a bucket and
+ * `estimatedUsd` the part of it that is still an estimate (the rest is billed). The series and
+ * `other` together add up to all the spend of the range, exactly.
+ */
 export interface SpendSeries {
   granularity: Granularity;
   groupBy: SpendSeriesQuery['groupBy'];
   /** Bucket starts, ascending, ISO 8601. */
   buckets: string[];
   series: Array<{ key: string; provider: ProviderId | null; costUsd: Usd[]; estimatedUsd: Usd[]; totalUsd: Usd }>;
+  /** With `top`: the groups beyond it, summed; absent when no group was left out. */
+  other?: FoldedSeries;
 }
 
 /** Totals of one model over a range. */

@@ -59,7 +59,7 @@ const settingsPatch = partialWithoutDefaults(settingsSchema) as unknown as z.Zod
 /** The schema of every method's request. */
 export const REQUEST_SCHEMAS: { readonly [M in ApiMethod]: z.ZodType<ApiContract[M]['request']> } = {
   getOverview: noPayload,
-  getSpendSeries: z.strictObject({ ...rangeShape, granularity, groupBy: z.enum(['provider', 'model', 'project']) }),
+  getSpendSeries: z.strictObject({ ...rangeShape, granularity, groupBy: z.enum(['provider', 'model', 'project']), top: z.number().int().min(1).max(1000).optional() }),
   getTopModels: rangeQuery,
   getCustomers: z.strictObject({ ...rangeShape, limit: z.number().int().min(1).max(10_000).optional() }),
   listProviders: noPayload,

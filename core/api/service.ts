@@ -164,7 +164,7 @@ export function createApiService(deps: ApiServiceDeps): LlmeterApi {
       const window = rangeWindow(query, nowMs);
       const fromSec = window.fromSec ?? earliestBucket(deps.db, query.providers) ?? parseTimeBound('from', 'now/d-29d', nowMs, false);
       const toSec = window.toSec ?? Math.floor(nowMs / 1000);
-      return querySpendSeries(deps.db, { fromSec, toSec: Math.max(toSec, fromSec + 1) }, { granularity: query.granularity, groupBy: query.groupBy, ...(query.providers ? { providers: query.providers } : {}) });
+      return querySpendSeries(deps.db, { fromSec, toSec: Math.max(toSec, fromSec + 1) }, { granularity: query.granularity, groupBy: query.groupBy, ...(query.providers ? { providers: query.providers } : {}), ...(query.top !== undefined ? { top: query.top } : {}) });
     },
 
     async getTopModels(query) {

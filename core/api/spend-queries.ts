@@ -3,7 +3,7 @@ import { formatNanoAsDecimal } from '../../shared/money.js';
 import { isProviderId, type ProviderId } from '../../shared/providers.js';
 import type { TimeWindow } from '../../shared/time-range.js';
 import type { Db } from '../store/db.js';
-import { planWindow, querySpendByProvider, windowedUsageSql, windowParams } from '../store/rollups.js';
+import { countedSpendSql, planSpend, planWindow, querySpendByProvider, spendPlanParams, windowedUsageSql, windowParams } from '../store/rollups.js';
 import { windowBounds } from '../store/spend-sql.js';
 import { cachedStatement } from '../store/statements.js';
 
@@ -57,9 +57,6 @@ export const MAX_SERIES_BUCKETS = 2_200;
 /** A range the series cannot be drawn for; the message says what to choose instead. */
 export class SeriesRangeError extends Error {}
 
-/** SQL expression of the start of the hour a row falls in. Daily rows land on their day's first hour. */
-const HOUR_BUCKET_SQL = `bucket_start - bucket_start % ${HOUR}`;
-
 const GROUP_SQL: Record<SpendSeriesQuery['groupBy'], string> = { provider: 'provider', model: 'model', project: 'project' };
 
 /** Start of the bucket containing `sec`, in Unix seconds (UTC). */
@@ -97,87 +94,197 @@ export function earliestBucket(db: Db, providers?: readonly ProviderId[]): numbe
   return row.first;
 }
 
+/** What a series answer is asked for: its buckets, its groups, the providers it counts, and how many groups keep their own series. */
+export interface SeriesOptions {
+  granularity: Granularity;
+  groupBy: SpendSeriesQuery['groupBy'];
+  providers?: readonly ProviderId[];
+  top?: number;
+}
+
+/** SQL of rows to sum and its parameters. */
+interface Source {
+  sql: string;
+  params: Record<string, number | string | null>;
+}
+
+/** `AND provider IN (@p0, …)` with its parameters, or nothing when every provider counts. */
+function providerTerms(providers: readonly ProviderId[] | undefined): { sql: string; params: Record<string, string> } {
+  const list = providers ?? [];
+  return { sql: list.length > 0 ? ` AND provider IN (${list.map((_, i) => `@p${i}`).join(', ')})` : '', params: Object.fromEntries(list.map((provider, i) => [`p${i}`, provider])) };
+}
+
 /**
- * Spend per (bucket, provider, group) over [fromSec, toSec). Daily and monthly buckets read the
- * rollups (full months and days) and the raw rows of the partial days at the edges; hourly buckets
- * read only the rows whose cost counts (billed rows and estimates not superseded), through the
- * partial index that holds just those.
+ * Rows (bucket, provider, grp, present, cost_nano, estimated_nano) of the usage rollups: full
+ * months (for monthly buckets), full days, and the raw rows of the partial days at the edges,
+ * bucketed by day or month. `present` is how many usage rows a row stands for, counted or not:
+ * a group with rows that all count for nothing is listed at $0, as everywhere else.
  */
-function spendSeriesRows(db: Db, window: { fromSec: number; toSec: number }, options: { granularity: Granularity; groupBy: SpendSeriesQuery['groupBy']; providers?: readonly ProviderId[] }): unknown[] {
-  const providers = options.providers ?? [];
-  const providerParams = Object.fromEntries(providers.map((provider, i) => [`p${i}`, provider]));
-  const providerSql = providers.length > 0 ? ` AND provider IN (${providers.map((_, i) => `@p${i}`).join(', ')})` : '';
-  const group = GROUP_SQL[options.groupBy];
-  if (options.granularity === 'hour') {
-    return cachedStatement(
-      db,
-      `SELECT ${HOUR_BUCKET_SQL} AS bucket, provider, ${group} AS grp, SUM(cost_nano), SUM(CASE WHEN cost_kind = 'estimated' THEN cost_nano ELSE 0 END)
-       FROM usage WHERE superseded = 0 AND bucket_start >= @from AND bucket_start < @to${providerSql}
-       GROUP BY bucket, provider, grp`,
-    )
-      .raw(true)
-      .safeIntegers(true)
-      .all({ from: window.fromSec, to: window.toSec, ...providerParams });
-  }
-  const bucket = options.granularity === 'day' ? 'bucket' : `CAST(strftime('%s', bucket, 'unixepoch', 'start of month') AS INTEGER)`;
+function rollupSource(window: { fromSec: number; toSec: number }, options: SeriesOptions, granularity: 'day' | 'month'): Source {
+  const providers = providerTerms(options.providers);
+  const bucket = granularity === 'day' ? 'bucket' : `CAST(strftime('%s', bucket, 'unixepoch', 'start of month') AS INTEGER)`;
+  return {
+    sql: `SELECT ${bucket} AS bucket, provider, ${GROUP_SQL[options.groupBy]} AS grp, present, cost_nano, estimated_nano FROM (${windowedUsageSql()}) WHERE 1 = 1${providers.sql}`,
+    params: { ...windowParams(planWindow(window.fromSec, window.toSec, granularity === 'month')), ...providers.params },
+  };
+}
+
+/**
+ * Rows (bucket, provider, grp, cost_nano, estimated_nano) of the spend that counts, bucketed by hour
+ * or day: the hourly rollup for full hours (and the daily one for full days), the counted raw rows
+ * of the partial hours at the edges. Cheaper than rollupSource at the edges, as it reads covering
+ * indexes only; by hour, a group with a row here has a counted row in that hour.
+ */
+function countedSource(window: { fromSec: number; toSec: number }, options: SeriesOptions, granularity: 'hour' | 'day'): Source {
+  const providers = providerTerms(options.providers);
+  const bucket = granularity === 'hour' ? 'bucket' : `bucket - bucket % ${DAY}`;
+  return {
+    sql: `SELECT ${bucket} AS bucket, provider, ${GROUP_SQL[options.groupBy]} AS grp, cost_nano, estimated_nano FROM (${countedSpendSql()}) WHERE 1 = 1${providers.sql}`,
+    params: { ...spendPlanParams(planSpend(window.fromSec, window.toSec, granularity === 'day')), ...providers.params },
+  };
+}
+
+type SeriesRow = [bucket: bigint, provider: string, grp: string, costNano: bigint, estimatedNano: bigint];
+
+/**
+ * Spend per (bucket, provider, group) with any row in it. Hourly buckets list groups with a counted
+ * row in the hour; daily and monthly ones also groups whose rows all count for nothing, at $0.
+ */
+function spendSeriesRows(db: Db, window: { fromSec: number; toSec: number }, options: SeriesOptions): SeriesRow[] {
+  const [source, having] = options.granularity === 'hour' ? [countedSource(window, options, 'hour'), ''] : [rollupSource(window, options, options.granularity), ' HAVING SUM(present) > 0'];
+  return cachedStatement(db, `SELECT bucket, provider, grp, SUM(cost_nano), SUM(estimated_nano) FROM (${source.sql}) GROUP BY 1, 2, 3${having}`)
+    .raw(true)
+    .safeIntegers(true)
+    .all(source.params) as SeriesRow[];
+}
+
+/**
+ * The `top` groups with the most spend over the whole window (equal spend: by name), and how many
+ * groups the unfolded answer would list: for hourly buckets those with a counted row, read from the
+ * hourly rollup; otherwise those with any row, read from the monthly and daily rollups, which hold
+ * the same rows as the window's days.
+ */
+function topGroups(db: Db, window: { fromSec: number; toSec: number }, options: SeriesOptions & { top: number }): { top: Array<[provider: string, grp: string]>; groups: number } {
+  const [source, having] = options.granularity === 'hour' ? [countedSource(window, options, 'hour'), ''] : [rollupSource(window, options, 'month'), ' HAVING SUM(present) > 0'];
+  const rows = cachedStatement(db, `SELECT provider, grp, COUNT(*) OVER () FROM (${source.sql}) GROUP BY provider, grp${having} ORDER BY SUM(cost_nano) DESC, grp, provider LIMIT @top`)
+    .raw(true)
+    .safeIntegers(false)
+    .all({ ...source.params, top: options.top }) as Array<[string, string, number]>;
+  return { top: rows.map(([provider, grp]) => [provider, grp]), groups: rows[0]?.[2] ?? 0 };
+}
+
+type FoldedRow = [bucket: bigint, provider: string | null, grp: string | null, costNano: bigint, estimatedNano: bigint];
+
+/**
+ * Spend per bucket of each of the given groups (provider and group set), and of all groups together
+ * (provider and group null): what the others sum to is the second minus the first, exactly. Two
+ * aggregates in one statement, so what crosses into JS is (top + 1) × buckets rows at most, however
+ * many groups there are. The unary `+` keeps the group test from being pushed into the raw parts of
+ * the source, where it would make SQLite walk the usage table by provider instead of by time.
+ */
+function foldedSeriesRows(db: Db, source: Source, top: Array<[string, string]>): FoldedRow[] {
   return cachedStatement(
     db,
-    `SELECT ${bucket} AS period, provider, ${group} AS grp, SUM(cost_nano), SUM(estimated_nano)
-     FROM (${windowedUsageSql()}) WHERE 1 = 1${providerSql}
-     GROUP BY period, provider, grp HAVING SUM(present) > 0`,
+    `SELECT bucket, provider, grp, SUM(cost_nano), SUM(estimated_nano) FROM (${source.sql})
+       WHERE (+provider, +grp) IN (SELECT value ->> 0, value ->> 1 FROM json_each(@top)) GROUP BY 1, 2, 3
+     UNION ALL
+     SELECT bucket, NULL, NULL, SUM(cost_nano), SUM(estimated_nano) FROM (${source.sql}) GROUP BY 1`,
   )
     .raw(true)
     .safeIntegers(true)
-    .all({ ...windowParams(planWindow(window.fromSec, window.toSec, options.granularity === 'month')), ...providerParams });
+    .all({ ...source.params, top: JSON.stringify(top) }) as FoldedRow[];
+}
+
+/** One group's spend per bucket, laid out zero-filled over the answer's buckets. */
+interface Column {
+  key: string;
+  provider: ProviderId | null;
+  cost: bigint[];
+  estimated: bigint[];
+  total: bigint;
+}
+
+function emptyColumn(key: string, provider: ProviderId | null, buckets: number): Column {
+  return { key, provider, cost: new Array<bigint>(buckets).fill(0n), estimated: new Array<bigint>(buckets).fill(0n), total: 0n };
+}
+
+function addToColumn(column: Column, at: number, costNano: bigint, estimatedNano: bigint): void {
+  column.cost[at] = column.cost[at]! + costNano;
+  column.estimated[at] = column.estimated[at]! + estimatedNano;
+  column.total += costNano;
+}
+
+/** Largest total first; equal totals by name, so the order never depends on the rows' order. */
+function byTotal(a: Column, b: Column): number {
+  return a.total === b.total ? a.key.localeCompare(b.key) : a.total > b.total ? -1 : 1;
+}
+
+function seriesOf(column: Column): SpendSeries['series'][number] {
+  return { key: column.key, provider: column.provider, costUsd: column.cost.map(formatNanoAsDecimal), estimatedUsd: column.estimated.map(formatNanoAsDecimal), totalUsd: formatNanoAsDecimal(column.total) };
 }
 
 /**
  * Spend over time: sums per (bucket, group) in SQL over the closed window [fromSec, toSec), then laid
  * out as one zero-filled column per group, largest total first. A model name is grouped per provider,
- * since two providers may use the same one.
+ * since two providers may use the same one. With `top`, only the `top` groups with the most spend
+ * over the window keep a series; the others are summed into `other`, so the series and `other`
+ * together still add up to every group's spend, billed and estimated, to the nano-dollar.
  */
-export function querySpendSeries(
-  db: Db,
-  window: { fromSec: number; toSec: number },
-  options: { granularity: Granularity; groupBy: SpendSeriesQuery['groupBy']; providers?: readonly ProviderId[] },
-): SpendSeries {
+export function querySpendSeries(db: Db, window: { fromSec: number; toSec: number }, options: SeriesOptions): SpendSeries {
   const starts = bucketStarts(window.fromSec, window.toSec, options.granularity);
   const index = new Map(starts.map((start, i) => [start, i]));
-  // Raw rows (arrays) rather than objects: a year of days × 50 models is 18 000 of them.
-  const rows = spendSeriesRows(db, window, options) as Array<[bucket: bigint, provider: string, grp: string, costNano: bigint, estimatedNano: bigint]>;
-
-  interface Column {
-    key: string;
-    provider: ProviderId | null;
-    cost: bigint[];
-    estimated: bigint[];
-    total: bigint;
-  }
   const columns = new Map<string, Column>();
-  for (const [bucket, provider, grp, costNano, estimatedNano] of rows) {
-    const at = index.get(Number(bucket));
-    if (at === undefined || !isProviderId(provider)) continue;
+  const columnOf = (provider: ProviderId, grp: string): Column => {
     const id = options.groupBy === 'provider' ? provider : `${provider}\u0000${grp}`;
     let column = columns.get(id);
-    if (!column) {
-      column = { key: grp, provider, cost: new Array<bigint>(starts.length).fill(0n), estimated: new Array<bigint>(starts.length).fill(0n), total: 0n };
-      columns.set(id, column);
-    }
-    column.cost[at] = column.cost[at]! + costNano;
-    column.estimated[at] = column.estimated[at]! + estimatedNano;
-    column.total += costNano;
-  }
-  const ordered = [...columns.values()].sort((a, b) => (a.total === b.total ? a.key.localeCompare(b.key) : a.total > b.total ? -1 : 1));
-  return {
+    if (!column) columns.set(id, (column = emptyColumn(grp, provider, starts.length)));
+    return column;
+  };
+  const answer = (other?: SpendSeries['other']): SpendSeries => ({
     granularity: options.granularity,
     groupBy: options.groupBy,
     buckets: starts.map((sec) => new Date(sec * 1000).toISOString()),
-    series: ordered.map((column) => ({
-      key: column.key,
-      provider: column.provider,
-      costUsd: column.cost.map(formatNanoAsDecimal),
-      estimatedUsd: column.estimated.map(formatNanoAsDecimal),
-      totalUsd: formatNanoAsDecimal(column.total),
-    })),
-  };
+    series: [...columns.values()].sort(byTotal).map(seriesOf),
+    ...(other ? { other } : {}),
+  });
+
+  if (options.top === undefined) {
+    // Raw rows (arrays) rather than objects: a year of days × 50 models is 18 000 of them.
+    for (const [bucket, provider, grp, costNano, estimatedNano] of spendSeriesRows(db, window, options)) {
+      const at = index.get(Number(bucket));
+      if (at !== undefined && isProviderId(provider)) addToColumn(columnOf(provider, grp), at, costNano, estimatedNano);
+    }
+    return answer();
+  }
+
+  // The ranking's LIMIT would return no group at all, and so no count of those it left out.
+  if (!Number.isSafeInteger(options.top) || options.top < 1) throw new RangeError(`top must be a whole number of groups, 1 or more (got ${options.top})`);
+  const ranked = topGroups(db, window, { ...options, top: options.top });
+  // Which groups a bucket lists does not matter here (zero-filled either way), only the sums: the
+  // counted spend, cheaper to read than the rollups' edges, except by month, which the monthly rollup serves.
+  const source = options.granularity === 'month' ? rollupSource(window, options, 'month') : countedSource(window, options, options.granularity);
+  // Every kept group has its series, even one whose rows in the window all count for nothing.
+  for (const [provider, grp] of ranked.top) if (isProviderId(provider)) columnOf(provider, grp);
+  const all = emptyColumn('', null, starts.length);
+  for (const [bucket, provider, grp, costNano, estimatedNano] of foldedSeriesRows(db, source, ranked.top)) {
+    const at = index.get(Number(bucket));
+    if (at === undefined) continue;
+    if (provider === null || grp === null) addToColumn(all, at, costNano, estimatedNano);
+    else if (isProviderId(provider)) addToColumn(columnOf(provider, grp), at, costNano, estimatedNano);
+  }
+  const foldedGroups = ranked.groups - ranked.top.length;
+  if (foldedGroups === 0) return answer();
+  // What is not in a kept series is the other groups' spend: all of it minus the kept, bucket by bucket.
+  const folded = emptyColumn('', null, starts.length);
+  for (let at = 0; at < starts.length; at++) {
+    let cost = all.cost[at]!;
+    let estimated = all.estimated[at]!;
+    for (const column of columns.values()) {
+      cost -= column.cost[at]!;
+      estimated -= column.estimated[at]!;
+    }
+    addToColumn(folded, at, cost, estimated);
+  }
+  const { costUsd, estimatedUsd, totalUsd } = seriesOf(folded);
+  return answer({ groups: foldedGroups, costUsd, estimatedUsd, totalUsd });
 }

@@ -40,28 +40,72 @@ type CustomerSums = Array<[provider: string, model: string, customerId: string, 
 const CUSTOMER_COLUMNS = 'provider, model, customer_id, cost_nano, requests, input_tokens, output_tokens';
 const CUSTOMER_ROLLUP_COLUMNS = `rows, ${CUSTOMER_COLUMNS}`;
 
+const CUSTOMER_SUMS = 'SUM(rows), SUM(cost_nano), SUM(requests), SUM(input_tokens), SUM(output_tokens)';
+
+/** The customer rollups' changes not folded into them yet (migration 5), of the days a planned window reads whole. */
+const PENDING_IN_WINDOW = `SELECT ${CUSTOMER_ROLLUP_COLUMNS} FROM sdk_customers_pending
+  WHERE (day >= @days1From AND day < @days1To) OR (day >= @monthsFrom AND day < @monthsTo) OR (day >= @days2From AND day < @days2To)`;
+
 /**
  * Sums per (provider, model, customer) over a window from the customer rollups (migration 4): all
  * time from the totals, otherwise full months and days from theirs and the hours at the edges from
- * `sdk_usage_hourly` (planWindow), exactly what summing the hourly rows of the window gives.
+ * `sdk_usage_hourly` (planWindow), exactly what summing the hourly rows of the window gives. Changes
+ * not folded yet (sdk_customers_pending, day-sized) are added to the days and months they fall in.
  */
 function customerSums(db: Db, window: TimeWindow): CustomerSums {
   const [from, to] = windowBounds(window);
+  const pending = cachedStatement(db, 'SELECT EXISTS (SELECT 1 FROM sdk_customers_pending)').pluck().get() === 1;
   if (from === Number.MIN_SAFE_INTEGER && to === Number.MAX_SAFE_INTEGER) {
-    return cachedStatement(db, `SELECT ${CUSTOMER_COLUMNS} FROM sdk_customers_totals WHERE rows > 0`).raw(true).safeIntegers(true).all() as CustomerSums;
+    const sql = pending
+      ? `SELECT provider, model, customer_id, SUM(cost_nano), SUM(requests), SUM(input_tokens), SUM(output_tokens) FROM (
+           SELECT ${CUSTOMER_ROLLUP_COLUMNS} FROM sdk_customers_totals UNION ALL SELECT ${CUSTOMER_ROLLUP_COLUMNS} FROM sdk_customers_pending)
+         GROUP BY provider, model, customer_id HAVING SUM(rows) > 0`
+      : `SELECT ${CUSTOMER_COLUMNS} FROM sdk_customers_totals WHERE rows > 0`;
+    return cachedStatement(db, sql).raw(true).safeIntegers(true).all() as CustomerSums;
   }
   const plan = planWindow(from, to, true);
   const hours = (n: 1 | 2) => `SELECT 1 AS rows, ${CUSTOMER_COLUMNS} FROM sdk_usage_hourly WHERE hour >= @raw${n}From AND hour < @raw${n}To`;
   const days = (n: 1 | 2) => `SELECT ${CUSTOMER_ROLLUP_COLUMNS} FROM sdk_customers_daily WHERE day >= @days${n}From AND day < @days${n}To`;
+  const parts = [hours(1), days(1), `SELECT ${CUSTOMER_ROLLUP_COLUMNS} FROM sdk_customers_monthly WHERE month >= @monthsFrom AND month < @monthsTo`, days(2), hours(2), ...(pending ? [PENDING_IN_WINDOW] : [])];
   return cachedStatement(
     db,
     `SELECT provider, model, customer_id, SUM(cost_nano), SUM(requests), SUM(input_tokens), SUM(output_tokens) FROM (
-       ${[hours(1), days(1), `SELECT ${CUSTOMER_ROLLUP_COLUMNS} FROM sdk_customers_monthly WHERE month >= @monthsFrom AND month < @monthsTo`, days(2), hours(2)].join(' UNION ALL ')})
+       ${parts.join(' UNION ALL ')})
      GROUP BY provider, model, customer_id HAVING SUM(rows) > 0`,
   )
     .raw(true)
     .safeIntegers(true)
     .all(planParams(plan)) as CustomerSums;
+}
+
+/** Folds the rollups' pending changes once this many have gathered (see writeSdkEvents); readers add up to this many rows meanwhile. */
+export const CUSTOMER_FOLD_THRESHOLD = 10_000;
+
+/** How many changes of the customer rollups wait to be folded. */
+export function pendingCustomerChanges(db: Db): number {
+  return cachedStatement(db, 'SELECT COUNT(*) FROM sdk_customers_pending').pluck().get() as number;
+}
+
+/**
+ * Sums the pending changes of the customer rollups (migration 5) into the daily, monthly and
+ * all-time rollups, one grouped upsert per table, and empties the log, in one transaction: many
+ * changes of one (provider, model, customer) become one update per rollup row. Readers give the
+ * same sums before and after.
+ */
+export function foldCustomerRollups(db: Db): void {
+  const add = ['rows', 'cost_nano', 'requests', 'input_tokens', 'output_tokens'].map((column) => `${column} = ${column} + excluded.${column}`).join(', ');
+  // "WHERE true": an upsert's SELECT needs a WHERE clause before ON CONFLICT (SQLite's parsing ambiguity).
+  const statements = [
+    `INSERT INTO sdk_customers_daily SELECT day, provider, model, customer_id, ${CUSTOMER_SUMS} FROM sdk_customers_pending WHERE true GROUP BY 1, 2, 3, 4 ON CONFLICT DO UPDATE SET ${add}`,
+    `INSERT INTO sdk_customers_monthly SELECT CAST(strftime('%s', day, 'unixepoch', 'start of month') AS INTEGER), provider, model, customer_id, ${CUSTOMER_SUMS}
+       FROM sdk_customers_pending WHERE true GROUP BY 1, 2, 3, 4 ON CONFLICT DO UPDATE SET ${add}`,
+    `INSERT INTO sdk_customers_totals SELECT provider, model, customer_id, ${CUSTOMER_SUMS} FROM sdk_customers_pending WHERE true GROUP BY 1, 2, 3 ON CONFLICT DO UPDATE SET ${add}`,
+    'DELETE FROM sdk_customers_pending',
+  ].map((sql) => cachedStatement(db, sql));
+  // Inside a batch's transaction this is a savepoint of it.
+  db.transaction(() => {
+    for (const statement of statements) statement.run();
+  }).immediate();
 }
 
 /**

@@ -3,7 +3,7 @@ import { INGEST_PATH, MAX_BATCH_BYTES, type IngestResult } from '../../sdk/wire.
 import { HttpError, sendJson, type Route } from '../http/server.js';
 import type { Db } from '../store/db.js';
 import { parseIngestBody } from './schema.js';
-import { writeSdkEvents } from './store.js';
+import { createGroupWriter } from './group-writer.js';
 
 /** What the ingest route needs from the core. */
 export interface IngestRouteDeps {
@@ -18,10 +18,12 @@ export interface IngestRouteDeps {
 /**
  * `POST /api/v1/ingest`: a batch of SDK events (`{"events": [...]}`) behind the ingest token.
  * Answers 200 with `{received, inserted, duplicates}`; 415 for a body that is not JSON, 413 past
- * the size or event limit, 400 naming the first invalid field. Idempotent on event ids.
+ * the size or event limit, 400 naming the first invalid field. Idempotent on event ids. Batches
+ * received together are written together (createGroupWriter).
  */
 export function ingestRoute(deps: IngestRouteDeps): Route {
   const now = deps.now ?? Date.now;
+  const write = createGroupWriter({ db: deps.db, billedProviders: deps.billedProviders, nowSec: () => Math.floor(now() / 1000) });
   return {
     method: 'POST',
     path: INGEST_PATH,
@@ -32,7 +34,7 @@ export function ingestRoute(deps: IngestRouteDeps): Route {
         throw new HttpError(415, `Content-Type must be application/json, not "${mediaType.slice(0, 100) || 'none'}"`);
       }
       const events = parseIngestBody(await readBody(MAX_BATCH_BYTES), now());
-      const result = writeSdkEvents(deps.db, events, { billedProviders: deps.billedProviders(), nowSec: Math.floor(now() / 1000) });
+      const result = await write(events);
       sendJson(res, 200, result);
       if (result.inserted > 0) deps.onIngested?.(result);
     },

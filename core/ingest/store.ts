@@ -3,6 +3,7 @@ import type { IngestResult } from '../../sdk/wire.js';
 import { createCostEstimator } from '../pricing/estimate.js';
 import type { Db } from '../store/db.js';
 import { cachedStatement } from '../store/statements.js';
+import { CUSTOMER_FOLD_THRESHOLD, foldCustomerRollups, pendingCustomerChanges } from './customers.js';
 import type { IngestEvent } from './schema.js';
 
 const HOUR = 3_600;
@@ -55,10 +56,12 @@ interface EventSums {
   latencyMs: number;
 }
 
-function addEvent(groups: Map<string, { key: Record<string, string | number>; sums: EventSums }>, key: Record<string, string | number>, event: PricedEvent): void {
-  const id = Object.values(key).join('\u0000');
+type Groups = Map<string, { key: Record<string, string | number>; sums: EventSums }>;
+
+/** Adds an event to the group `id` names, creating the group (with the columns `key()` gives) on its first event. */
+function addEvent(groups: Groups, id: string, key: () => Record<string, string | number>, event: PricedEvent): void {
   let group = groups.get(id);
-  if (!group) groups.set(id, (group = { key, sums: { requests: 0, failed: 0, inputTokens: 0, cachedInputTokens: 0, cacheWriteTokens: 0, outputTokens: 0, costNano: 0n, unpriced: 0, latencyMs: 0 } }));
+  if (!group) groups.set(id, (group = { key: key(), sums: { requests: 0, failed: 0, inputTokens: 0, cachedInputTokens: 0, cacheWriteTokens: 0, outputTokens: 0, costNano: 0n, unpriced: 0, latencyMs: 0 } }));
   const sums = group.sums;
   sums.requests++;
   sums.failed += event.status >= 200 && event.status < 300 ? 0 : 1;
@@ -71,11 +74,24 @@ function addEvent(groups: Map<string, { key: Record<string, string | number>; su
   sums.latencyMs += event.latencyMs;
 }
 
-const INSERT_EVENT_SQL = `
-  INSERT OR IGNORE INTO sdk_events (id, provider, model, occurred_at, input_tokens, cached_input_tokens, cache_write_tokens,
-    output_tokens, latency_ms, status, customer_id, feature, cost_nano, unpriced, received_at)
-  VALUES (@id, @provider, @model, @occurredAt, @inputTokens, @cachedInputTokens, @cacheWriteTokens,
-    @outputTokens, @latencyMs, @status, @customerId, @feature, @costNano, @unpriced, @now)`;
+/**
+ * How long an event id is kept after the event was received, to recognise a retry of its batch.
+ * The SDK retries a batch whose answer it did not get (a timeout, the app stopping mid-answer) a
+ * few times within seconds, then keeps it queued and sends it again every flush interval for as
+ * long as its process runs and the app cannot be reached. So a retry can follow the first copy by
+ * as long as the app stays away while the SDK keeps running: a closed laptop over a holiday, not
+ * more than weeks in practice. 30 days covers that with room; about 60 bytes per event id
+ * (a million events a day: ~1.8 GB at most), where every event was kept whole and forever before.
+ */
+export const EVENT_ID_RETENTION_DAYS = 30;
+
+const INSERT_EVENT_ID_SQL = 'INSERT OR IGNORE INTO sdk_event_ids (id, received_at) VALUES (?, ?)';
+const PRUNE_EVENT_IDS_SQL = 'DELETE FROM sdk_event_ids WHERE received_at < ?';
+
+/** An event id (a validated, lowercase UUID) as the 16 bytes sdk_event_ids stores. */
+function idBytes(id: string): Buffer {
+  return Buffer.from(id.replaceAll('-', ''), 'hex');
+}
 
 const ADD_TO_CUSTOMER_HOUR_SQL = `
   INSERT INTO sdk_usage_hourly (hour, provider, model, customer_id, feature, requests, failed_requests, input_tokens,
@@ -101,26 +117,35 @@ const ADD_TO_USAGE_SQL = `
     superseded = excluded.superseded, unpriced = MAX(unpriced, excluded.unpriced), updated_at = excluded.updated_at`;
 
 /**
- * Stores a batch of SDK events in one transaction. An event whose id is already stored (a retried
- * batch) is ignored; the new ones are summed per hour and added to `sdk_usage_hourly` (per
- * customer and feature) and to `usage` (per provider and model, source 'sdk', estimated),
- * superseded where billing is the truth (see billedBefore). One write per hour and group rather
- * than per event: a batch of 500 events touches a handful of rows.
+ * Stores batches of SDK events in one transaction, and answers each batch's counts. An event
+ * whose id was received in the last EVENT_ID_RETENTION_DAYS (a retried batch, or the same id
+ * earlier in these batches) is ignored, and older ids are pruned; the new ones are summed per hour
+ * and added to `sdk_usage_hourly` (per customer and feature) and to `usage` (per provider and model,
+ * source 'sdk', estimated), superseded where billing is the truth (see billedBefore). One write per
+ * hour and group rather than per event, and one commit for all the batches: batches that arrive
+ * together mostly change the same rows and pages, written once. The customer rollups' changes are
+ * folded once CUSTOMER_FOLD_THRESHOLD of them have gathered (see foldCustomerRollups).
  */
-export function writeSdkEvents(db: Db, events: readonly IngestEvent[], options: { billedProviders: readonly ProviderId[]; nowSec: number }): IngestResult {
-  const priced = priceEvents(events);
-  const insertEvent = cachedStatement(db, INSERT_EVENT_SQL);
-  let inserted = 0;
-  db.transaction(() => {
-    const customerHours = new Map<string, { key: Record<string, string | number>; sums: EventSums }>();
-    const modelHours = new Map<string, { key: Record<string, string | number>; sums: EventSums }>();
-    for (const event of priced) {
-      if (insertEvent.run({ ...event, unpriced: event.unpriced ? 1 : 0, now: options.nowSec }).changes === 0) continue;
-      inserted++;
-      const hour = event.occurredAt - (event.occurredAt % HOUR);
-      addEvent(customerHours, { hour, provider: event.provider, model: event.model, customerId: event.customerId, feature: event.feature }, event);
-      addEvent(modelHours, { hour, provider: event.provider, model: event.model }, event);
-    }
+export function writeSdkBatches(db: Db, batches: ReadonlyArray<readonly IngestEvent[]>, options: { billedProviders: readonly ProviderId[]; nowSec: number }): IngestResult[] {
+  const priced = batches.map(priceEvents);
+  const insertEventId = cachedStatement(db, INSERT_EVENT_ID_SQL);
+  return db.transaction(() => {
+    // Ids past the retention leave as new ones come (an index seek that finds nothing, mostly).
+    cachedStatement(db, PRUNE_EVENT_IDS_SQL).run(options.nowSec - EVENT_ID_RETENTION_DAYS * DAY);
+    const customerHours: Groups = new Map();
+    const modelHours: Groups = new Map();
+    const results = priced.map((events) => {
+      let inserted = 0;
+      for (const event of events) {
+        if (insertEventId.run(idBytes(event.id), options.nowSec).changes === 0) continue;
+        inserted++;
+        const hour = event.occurredAt - (event.occurredAt % HOUR);
+        const modelHour = `${hour}\u0000${event.provider}\u0000${event.model}`;
+        addEvent(modelHours, modelHour, () => ({ hour, provider: event.provider, model: event.model }), event);
+        addEvent(customerHours, `${modelHour}\u0000${event.customerId}\u0000${event.feature}`, () => ({ hour, provider: event.provider, model: event.model, customerId: event.customerId, feature: event.feature }), event);
+      }
+      return { received: events.length, inserted, duplicates: events.length - inserted };
+    });
     const addToCustomerHour = cachedStatement(db, ADD_TO_CUSTOMER_HOUR_SQL);
     for (const { key, sums } of customerHours.values()) addToCustomerHour.run({ ...key, ...sums, now: options.nowSec });
 
@@ -132,8 +157,14 @@ export function writeSdkEvents(db: Db, events: readonly IngestEvent[], options: 
       if (cutoff === undefined) cutoffs.set(provider, (cutoff = billedBefore(db, provider, options.billedProviders)));
       addToUsage.run({ ...key, ...sums, superseded: (key['hour'] as number) < cutoff ? 1 : 0, anyUnpriced: sums.unpriced > 0 ? 1 : 0, now: options.nowSec });
     }
+    if (pendingCustomerChanges(db) >= CUSTOMER_FOLD_THRESHOLD) foldCustomerRollups(db);
+    return results;
   }).immediate();
-  return { received: events.length, inserted, duplicates: events.length - inserted };
+}
+
+/** Stores one batch of SDK events (see writeSdkBatches). */
+export function writeSdkEvents(db: Db, events: readonly IngestEvent[], options: { billedProviders: readonly ProviderId[]; nowSec: number }): IngestResult {
+  return writeSdkBatches(db, [events], options)[0]!;
 }
 
 /**

@@ -51,6 +51,40 @@ const ROLLUP_INPUTS_CHANGED = `(${['provider', 'source', 'bucket_start', 'model'
   .map((column) => `OLD.${column} IS NOT NEW.${column}`)
   .join(' OR ')})`;
 
+/** Part of migration 6 (shipped: never edit): an update changed something the hourly rollup sums or groups by. */
+const HOURLY_INPUTS_CHANGED = `(${['bucket_start', 'provider', 'model', 'project', 'cost_nano', 'cost_kind', 'superseded'].map((column) => `OLD.${column} IS NOT NEW.${column}`).join(' OR ')})`;
+
+/**
+ * Part of migration 6 (shipped: never edit): the statements of an hourly rollup trigger that add
+ * (`+`) or take away (`-`) one usage row whose cost counts (`NEW` or `OLD`, superseded = 0) from its
+ * hour. An hour left with no such row is deleted: estimates superseded by billing leave the table,
+ * so it stays the size of the counted spend rather than of every hour ever estimated.
+ */
+function hourlyRollupChange(row: 'NEW' | 'OLD', sign: '+' | '-'): string {
+  const key = [`${row}.bucket_start - ${row}.bucket_start % 3600`, `${row}.provider`, `${row}.model`, `${row}.project`];
+  const upsert = `
+    INSERT INTO usage_hourly VALUES (${key.join(', ')}, ${sign}1, ${sign}${row}.cost_nano, ${sign}(CASE WHEN ${row}.cost_kind = 'estimated' THEN ${row}.cost_nano ELSE 0 END))
+      ON CONFLICT DO UPDATE SET rows = rows + excluded.rows, cost_nano = cost_nano + excluded.cost_nano, estimated_nano = estimated_nano + excluded.estimated_nano;`;
+  if (sign === '+') return upsert;
+  return `${upsert}
+    DELETE FROM usage_hourly WHERE hour = ${key[0]} AND provider = ${key[1]} AND model = ${key[2]} AND project = ${key[3]} AND rows = 0;`;
+}
+
+/** Part of migration 5 (shipped: never edit): the customer rollups' summed columns besides `rows`. */
+const CUSTOMER_SUMS = ['cost_nano', 'requests', 'input_tokens', 'output_tokens'];
+
+/**
+ * Part of migration 5 (shipped: never edit): appends to `sdk_customers_pending` a change of the
+ * customer rollups in the (day, provider, model, customer) group of hourly row `row`: `rows`
+ * hourly rows more or fewer, and `value(column)` for each summed column.
+ */
+function pendingCustomerChange(row: 'NEW' | 'OLD', rows: string, value: (column: string) => string): string {
+  return `INSERT INTO sdk_customers_pending VALUES (${row}.hour - ${row}.hour % 86400, ${row}.provider, ${row}.model, ${row}.customer_id, ${rows}, ${CUSTOMER_SUMS.map(value).join(', ')});`;
+}
+
+/** Part of migration 5 (shipped: never edit): an update of `sdk_usage_hourly` kept the row in its customer rollup group. */
+const SAME_CUSTOMER_GROUP = `(OLD.hour - OLD.hour % 86400 = NEW.hour - NEW.hour % 86400 AND OLD.provider = NEW.provider AND OLD.model = NEW.model AND OLD.customer_id = NEW.customer_id)`;
+
 /**
  * Versioned schema. Each entry moves the database from version index to index + 1 and runs
  * inside one transaction; `PRAGMA user_version` records where a database stands.
@@ -340,6 +374,83 @@ export const MIGRATIONS: readonly string[] = [
   -- The spend that counts, by time: the hourly dashboard series reads this (a partial index holds
   -- only the rows whose cost counts: billed rows and estimates not superseded yet) instead of every row.
   CREATE INDEX usage_counted_spend_by_time ON usage (bucket_start, provider, model, project, cost_kind, cost_nano) WHERE superseded = 0;
+  `,
+  // 5: SDK ingest at volume: a compact idempotence record kept for a retention period, and the
+  // customer rollups changed through a pending log folded in sets (core/ingest/customers.ts)
+  `
+  -- What de-duplicates SDK events: the id of each event received in the last
+  -- EVENT_ID_RETENTION_DAYS (core/ingest/store.ts), as its 16 bytes, and when it was received
+  -- (Unix seconds), by which it is pruned. Nothing else of an event was ever read back: its
+  -- counts are in sdk_usage_hourly and usage.
+  CREATE TABLE sdk_event_ids (
+    id BLOB PRIMARY KEY,
+    received_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX sdk_event_ids_by_receipt ON sdk_event_ids (received_at);
+  INSERT INTO sdk_event_ids SELECT unhex(replace(id, '-', '')), received_at FROM sdk_events;
+  DROP TABLE sdk_events;
+  -- The stored ids as the SDK sent them (lowercase UUID text), for people and scripts looking.
+  CREATE VIEW sdk_events (id, received_at) AS
+  SELECT lower(substr(hex(id), 1, 8) || '-' || substr(hex(id), 9, 4) || '-' || substr(hex(id), 13, 4) || '-' || substr(hex(id), 17, 4) || '-' || substr(hex(id), 21)), received_at
+  FROM sdk_event_ids;
+
+  -- Changes of the customer rollups (sdk_customers_daily, _monthly, _totals) not folded into
+  -- them yet, one row per changed hourly row: appending here is a write at the end of one table,
+  -- where updating the three rollups was three updates at random places of three tables per row.
+  -- Readers add these rows to the rollups'; a fold (foldCustomerRollups) sums them into the
+  -- rollups in one set-based statement per table and empties this table.
+  CREATE TABLE sdk_customers_pending (
+    day INTEGER NOT NULL, provider TEXT NOT NULL, model TEXT NOT NULL, customer_id TEXT NOT NULL,
+    rows INTEGER NOT NULL, cost_nano INTEGER NOT NULL, requests INTEGER NOT NULL, input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL
+  );
+  DROP TRIGGER sdk_customers_insert;
+  DROP TRIGGER sdk_customers_delete;
+  DROP TRIGGER sdk_customers_update_old;
+  DROP TRIGGER sdk_customers_update_new;
+  -- Every change of an hourly row, whoever writes, still reaches the rollups: through this log.
+  CREATE TRIGGER sdk_customers_pending_insert AFTER INSERT ON sdk_usage_hourly
+  BEGIN ${pendingCustomerChange('NEW', '1', (column) => `NEW.${column}`)} END;
+  CREATE TRIGGER sdk_customers_pending_delete AFTER DELETE ON sdk_usage_hourly
+  BEGIN ${pendingCustomerChange('OLD', '-1', (column) => `-OLD.${column}`)} END;
+  CREATE TRIGGER sdk_customers_pending_update AFTER UPDATE ON sdk_usage_hourly WHEN ${SAME_CUSTOMER_GROUP} AND ${CUSTOMER_INPUTS_CHANGED}
+  BEGIN ${pendingCustomerChange('NEW', '0', (column) => `NEW.${column} - OLD.${column}`)} END;
+  CREATE TRIGGER sdk_customers_pending_move AFTER UPDATE ON sdk_usage_hourly WHEN NOT ${SAME_CUSTOMER_GROUP}
+  BEGIN
+    ${pendingCustomerChange('OLD', '-1', (column) => `-OLD.${column}`)}
+    ${pendingCustomerChange('NEW', '1', (column) => `NEW.${column}`)}
+  END;
+  `,
+  // 6: counted spend per hour, for the dashboard's hourly series (core/store/rollups.ts)
+  `
+  -- The usage rows whose cost counts (superseded = 0: billed rows and estimates not superseded
+  -- yet) summed per (UTC hour, provider, model, project): how many, their spend and its estimated
+  -- part. Hours without such a row are absent. 90 days of hourly series read ~26 000 of these
+  -- instead of ~100 000 index entries of raw rows at 1M usage rows.
+  CREATE TABLE usage_hourly (
+    hour INTEGER NOT NULL,
+    provider TEXT NOT NULL,
+    model TEXT NOT NULL,
+    project TEXT NOT NULL,
+    rows INTEGER NOT NULL,
+    cost_nano INTEGER NOT NULL,
+    estimated_nano INTEGER NOT NULL,
+    PRIMARY KEY (hour, provider, model, project)
+  ) WITHOUT ROWID;
+
+  INSERT INTO usage_hourly
+  SELECT bucket_start - bucket_start % 3600, provider, model, project, COUNT(*), SUM(cost_nano), SUM(CASE WHEN cost_kind = 'estimated' THEN cost_nano ELSE 0 END)
+  FROM usage WHERE superseded = 0 GROUP BY 1, 2, 3, 4;
+
+  -- Kept exact by triggers, like the rollups of migration 4, whoever writes. A row stored already
+  -- superseded (an estimate of a day billing has covered) fires nothing.
+  CREATE TRIGGER usage_hourly_insert AFTER INSERT ON usage WHEN NEW.superseded = 0
+  BEGIN ${hourlyRollupChange('NEW', '+')} END;
+  CREATE TRIGGER usage_hourly_delete AFTER DELETE ON usage WHEN OLD.superseded = 0
+  BEGIN ${hourlyRollupChange('OLD', '-')} END;
+  CREATE TRIGGER usage_hourly_update_old AFTER UPDATE ON usage WHEN OLD.superseded = 0 AND ${HOURLY_INPUTS_CHANGED}
+  BEGIN ${hourlyRollupChange('OLD', '-')} END;
+  CREATE TRIGGER usage_hourly_update_new AFTER UPDATE ON usage WHEN NEW.superseded = 0 AND ${HOURLY_INPUTS_CHANGED}
+  BEGIN ${hourlyRollupChange('NEW', '+')} END;
   `,
 ];
 

@@ -82,20 +82,19 @@ export interface UsageFilter {
 
 const FILTER_SQL = '(@provider IS NULL OR provider = @provider) AND (@model IS NULL OR model = @model) AND (@project IS NULL OR project = @project)';
 
+/** Named parameters `<name>From` and `<name>To` of each range, as the windowed SQL names them. */
+function rangeParams(ranges: Record<string, Range>): Record<string, number> {
+  const params: Record<string, number> = {};
+  for (const [name, [from, to]] of Object.entries(ranges)) {
+    params[`${name}From`] = from;
+    params[`${name}To`] = to;
+  }
+  return params;
+}
+
 /** Named parameters of a plan's ranges: @raw1From…@raw2To (edge hours), @days1From…@days2To, @monthsFrom/@monthsTo. */
 export function planParams(plan: WindowPlan): Record<string, number> {
-  return {
-    raw1From: plan.raw[0][0],
-    raw1To: plan.raw[0][1],
-    raw2From: plan.raw[1][0],
-    raw2To: plan.raw[1][1],
-    days1From: plan.days[0][0],
-    days1To: plan.days[0][1],
-    days2From: plan.days[1][0],
-    days2To: plan.days[1][1],
-    monthsFrom: plan.months[0],
-    monthsTo: plan.months[1],
-  };
+  return rangeParams({ raw1: plan.raw[0], raw2: plan.raw[1], days1: plan.days[0], days2: plan.days[1], months: plan.months });
 }
 
 /** Named parameters of a plan and a filter, for windowedUsageSql. */
@@ -156,4 +155,51 @@ export function querySpendByProvider(db: Db, from: number, to: number, filter: U
   return cachedStatement(db, `SELECT provider, SUM(cost_nano) AS cost_nano, SUM(estimated_nano) AS estimated_nano FROM (${windowedUsageSql()}) GROUP BY provider HAVING SUM(present) > 0 ORDER BY provider`)
     .safeIntegers(true)
     .all(windowParams(planWindow(from, to, true), filter)) as Array<{ provider: string; cost_nano: bigint; estimated_nano: bigint }>;
+}
+
+const HOUR = 3_600;
+
+/**
+ * Which source answers which part of a window for the spend that counts: raw rows in the partial
+ * hours at its edges, the hourly rollup (migration 6) for the full hours, and, with `days`, the
+ * daily rollup for the full days among them.
+ */
+export interface SpendPlan {
+  raw: [Range, Range];
+  hours: [Range, Range];
+  days: Range;
+}
+
+/** Splits the closed window [from, to) into partial hours at its edges, full hours, and (with `days`) full days. */
+export function planSpend(from: number, to: number, days: boolean): SpendPlan {
+  if (from >= to) return { raw: [EMPTY, EMPTY], hours: [EMPTY, EMPTY], days: EMPTY };
+  const hourFrom = Math.ceil(from / HOUR) * HOUR;
+  const hourTo = Math.floor(to / HOUR) * HOUR;
+  if (hourFrom >= hourTo) return { raw: [[from, to], EMPTY], hours: [EMPTY, EMPTY], days: EMPTY };
+  const raw: [Range, Range] = [from < hourFrom ? [from, hourFrom] : EMPTY, hourTo < to ? [hourTo, to] : EMPTY];
+  const dayFrom = Math.ceil(hourFrom / DAY) * DAY;
+  const dayTo = Math.floor(hourTo / DAY) * DAY;
+  if (!days || dayFrom >= dayTo) return { raw, hours: [[hourFrom, hourTo], EMPTY], days: EMPTY };
+  return { raw, hours: [hourFrom < dayFrom ? [hourFrom, dayFrom] : EMPTY, dayTo < hourTo ? [dayTo, hourTo] : EMPTY], days: [dayFrom, dayTo] };
+}
+
+/** Named parameters of a spend plan, for countedSpendSql: @raw1From…@raw2To, @hours1From…@hours2To, @daysFrom/@daysTo. */
+export function spendPlanParams(plan: SpendPlan): Record<string, number> {
+  return rangeParams({ raw1: plan.raw[0], raw2: plan.raw[1], hours1: plan.hours[0], hours2: plan.hours[1], days: plan.days });
+}
+
+/**
+ * SQL of rows (bucket, provider, model, project, cost_nano, estimated_nano) whose sums are the spend
+ * that counts (superseded = 0) in a window planned by planSpend (parameters: spendPlanParams).
+ * `bucket` is the start of the row's UTC hour, or day for the daily part. Every row of the raw and
+ * hourly parts stands for at least one counted usage row; a daily row may stand for rows that count
+ * for nothing (all superseded), so whoever needs to know whether a group has rows asks the daily rollups.
+ * The raw parts read the partial index of counted rows, which covers them.
+ */
+export function countedSpendSql(): string {
+  const raw = (n: 1 | 2) =>
+    `SELECT bucket_start - bucket_start % ${HOUR} AS bucket, provider, model, project, cost_nano, CASE WHEN cost_kind = 'estimated' THEN cost_nano ELSE 0 END AS estimated_nano
+     FROM usage WHERE superseded = 0 AND bucket_start >= @raw${n}From AND bucket_start < @raw${n}To`;
+  const hours = (n: 1 | 2) => `SELECT hour AS bucket, provider, model, project, cost_nano, estimated_nano FROM usage_hourly WHERE hour >= @hours${n}From AND hour < @hours${n}To`;
+  return [raw(1), hours(1), 'SELECT day AS bucket, provider, model, project, cost_nano, estimated_nano FROM usage_daily WHERE day >= @daysFrom AND day < @daysTo', hours(2), raw(2)].join('\nUNION ALL\n');
 }

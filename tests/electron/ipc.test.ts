@@ -81,6 +81,7 @@ describe('main-process handlers', () => {
     ['createBudget', { scope: { kind: 'all' }, period: 'month', amountUsd: '1e9', thresholds: [50] }, 'amountUsd'],
     ['deleteBudget', { id: -1 }, 'id'],
     ['getSpendSeries', { granularity: 'minute', groupBy: 'provider' }, 'granularity'],
+    ['getSpendSeries', { granularity: 'day', groupBy: 'model', top: 0 }, 'top'],
     ['exportData', { format: 'xlsx', granularity: 'day' }, 'format'],
     ['updateSettings', { pollIntervalMinutes: 0 }, 'pollIntervalMinutes'],
     ['updateSettings', { shell: '/bin/sh' }, 'shell'],

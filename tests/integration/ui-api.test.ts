@@ -17,7 +17,7 @@ import { openSettingsStore } from '../../core/settings/store.js';
 import { openDatabase, type Db } from '../../core/store/db.js';
 import { writeProviderFetch } from '../../core/store/usage-repo.js';
 import type { LlmeterApi } from '../../shared/api.js';
-import { formatNanoAsDecimal } from '../../shared/money.js';
+import { formatNanoAsDecimal, parseAmountToNano } from '../../shared/money.js';
 import { startOfPeriod } from '../../shared/time-range.js';
 import { record } from '../support/records.js';
 import { tempDir } from '../support/temp.js';
@@ -132,6 +132,20 @@ describe('dashboard API over SQLite', () => {
     const monthly = await api.getSpendSeries({ from: '2026-10-01', to: 'now', granularity: 'month', groupBy: 'provider' });
     expect(monthly.buckets).toEqual(['2026-10-01T00:00:00.000Z', '2026-11-01T00:00:00.000Z']);
     expect(monthly.series.find((s) => s.key === 'openrouter')!.costUsd).toEqual(['5', '0']);
+  });
+
+  it('spend series folded to the top groups: the others summed exactly into "other", which says how many it holds', async () => {
+    const query = { from: 'now/M', granularity: 'day', groupBy: 'model' } as const;
+    const [all, folded] = await Promise.all([api.getSpendSeries(query), api.getSpendSeries({ ...query, top: 2 })]);
+    expect(folded.series).toEqual(all.series.slice(0, 2));
+    expect(folded.other).toMatchObject({ groups: 2, totalUsd: '0.012378907' });
+    for (const part of ['costUsd', 'estimatedUsd'] as const) {
+      const rest = all.series.slice(2);
+      expect(folded.other![part], part).toEqual(all.buckets.map((_, at) => formatNanoAsDecimal(rest.reduce((sum, s) => sum + parseAmountToNano(s[part][at])!, 0n))));
+    }
+    // Nothing to fold: no "other"; without top (above) there is none either.
+    expect((await api.getSpendSeries({ ...query, top: 4 })).other).toBeUndefined();
+    expect(all.other).toBeUndefined();
   });
 
   it('hourly buckets: daily bills land on the first hour; too many buckets is refused in words', async () => {

@@ -2,6 +2,7 @@
 import { cleanup, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ApiProvider } from '../../renderer/src/api/context.js';
+import { PALETTE } from '../../renderer/src/components/SpendChart.js';
 import { chartLayers, Spend } from '../../renderer/src/views/Spend.js';
 import type { SpendSeries } from '../../shared/api.js';
 import { fakeApi } from './fake-api.js';
@@ -38,13 +39,32 @@ beforeEach(() => {
 afterEach(() => cleanup());
 
 describe('spend over time', () => {
-  it('draws the ten biggest series and sums the rest exactly into one layer; one extra keeps its name', () => {
-    const layers = chartLayers(modelSeries(14));
+  it('draws a layer per series the server kept and one grey layer for the groups it summed, named with their count', () => {
+    const folded: SpendSeries = { ...modelSeries(10), other: { groups: 287, costUsd: ['0.4', '0.8', '0.000000014'], estimatedUsd: ['0', '0', '0.000000014'], totalUsd: '1.200000014' } };
+    const layers = chartLayers(folded);
     expect(layers).toHaveLength(11);
     expect(layers[0]!.label).toBe('model-0 (OpenAI)');
-    // Four series of 0.1, 0.2 and 1e-9 × (11..14 mod 9 → 2,3,4,5): float addition would drift.
-    expect(layers[10]).toMatchObject({ label: '4 more', values: ['0.4', '0.8', '0.000000014'] });
-    expect(chartLayers(modelSeries(11)).map((layer) => layer.label)).not.toContain('1 more');
+    expect(layers[10]).toEqual({ label: 'other (287 models)', color: PALETTE[PALETTE.length - 1], values: ['0.4', '0.8', '0.000000014'] });
+    // Grey is only ever "other": the ten kept series take the ten colours.
+    expect(layers.slice(0, 10).map((layer) => layer.color)).not.toContain(PALETTE[PALETTE.length - 1]);
+    expect(chartLayers({ ...modelSeries(1), groupBy: 'project', other: { groups: 1, costUsd: ['0', '0', '0'], estimatedUsd: ['0', '0', '0'], totalUsd: '0' } }).at(-1)!.label).toBe('other (1 project)');
+    expect(chartLayers(modelSeries(3)).map((layer) => layer.label)).toEqual(['model-0 (OpenAI)', 'model-1 (Anthropic)', 'model-2 (OpenAI)']);
+  });
+
+  it('lists the kept series and "other" in the table, and counts other in the total, billed and estimated', async () => {
+    const api = fakeApi({ getSpendSeries: { ...modelSeries(2), other: { groups: 300, costUsd: ['1', '2', '3'], estimatedUsd: ['0', '0', '0.5'], totalUsd: '6' } }, getTopModels: [] });
+    render(
+      <ApiProvider api={api} autoRefreshMs={0}>
+        <Spend />
+      </ApiProvider>,
+    );
+    const table = await screen.findByRole('table', { name: 'Spend by model in the range' });
+    const other = within(table).getByRole('row', { name: /other \(300 models\)/ });
+    expect(other.textContent).toContain('$6.00');
+    expect(other.textContent).toContain('$0.50');
+    // 2 × 0.300000001.. + 6: the two kept series end in 1e-9 and 2e-9.
+    expect(screen.getByText(/^Total/).textContent).toContain('$6.60');
+    expect(screen.getByRole('img').getAttribute('aria-label')).toMatch(/the table below lists the 2 models with the most spend and the other 300 models together\.$/);
   });
 
   it('asks for the chosen range, granularity and grouping, and lists every group with billed and estimated parts', async () => {
@@ -61,11 +81,11 @@ describe('spend over time', () => {
       </ApiProvider>,
     );
     await screen.findByText('Spend by model in the range');
-    expect(api.getSpendSeries).toHaveBeenLastCalledWith({ from: 'now/d-29d', to: 'now', granularity: 'day', groupBy: 'provider' });
+    expect(api.getSpendSeries).toHaveBeenLastCalledWith({ from: 'now/d-29d', to: 'now', granularity: 'day', groupBy: 'provider', top: 10 });
     fireEvent.change(screen.getByLabelText('Range'), { target: { value: '7d' } });
     fireEvent.click(screen.getByRole('radio', { name: 'Hour' }));
     fireEvent.click(screen.getByRole('radio', { name: 'Model' }));
-    await waitFor(() => expect(api.getSpendSeries).toHaveBeenLastCalledWith({ from: 'now/d-6d', to: 'now', granularity: 'hour', groupBy: 'model' }));
+    await waitFor(() => expect(api.getSpendSeries).toHaveBeenLastCalledWith({ from: 'now/d-6d', to: 'now', granularity: 'hour', groupBy: 'model', top: 10 }));
     expect(api.getTopModels).toHaveBeenLastCalledWith({ from: 'now/d-6d', to: 'now' });
     const chart = screen.getByRole('img');
     expect(chart.getAttribute('aria-label')).toMatch(/^Stacked bars of spend per day by model, 3 buckets/);

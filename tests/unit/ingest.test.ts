@@ -3,18 +3,24 @@
  * on event ids, the hourly rollups kept exact on write, and SDK spend counted by every view of spend
  * alike — only for providers without a billing key.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import Database from 'better-sqlite3';
+import path from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { spendByProvider } from '../../core/api/spend-queries.js';
 import { createBudget, listBudgets } from '../../core/budgets/budgets.js';
 import { startHttpServer, type RunningServer } from '../../core/http/server.js';
-import { queryCustomerSeries, queryCustomerTotals } from '../../core/ingest/customers.js';
+import { scheduleAfterIngest } from '../../core/ingest/after-batch.js';
+import { createGroupWriter, MAX_GROUP_EVENTS } from '../../core/ingest/group-writer.js';
+import { pendingCustomerChanges, queryCustomerSeries, queryCustomerTotals } from '../../core/ingest/customers.js';
 import { ingestRoute } from '../../core/ingest/route.js';
-import { syncSdkSpendWithBilling } from '../../core/ingest/store.js';
+import type { IngestEvent } from '../../core/ingest/schema.js';
+import { EVENT_ID_RETENTION_DAYS, syncSdkSpendWithBilling, writeSdkEvents } from '../../core/ingest/store.js';
 import { silentLogger } from '../../core/log.js';
 import { queryPeriodSpend } from '../../core/metrics/period-spend.js';
 import { querySeriesTotals } from '../../core/metrics/snapshot.js';
 import { estimateCostNano } from '../../core/pricing/estimate.js';
-import { openDatabase, type Db } from '../../core/store/db.js';
+import { DB_FILE, openDatabase, type Db } from '../../core/store/db.js';
+import { MIGRATIONS } from '../../core/store/migrations.js';
 import { writeProviderFetch } from '../../core/store/usage-repo.js';
 import { formatNanoAsDecimal } from '../../shared/money.js';
 import type { ProviderId } from '../../shared/providers.js';
@@ -63,7 +69,7 @@ afterAll(async () => {
   db.close();
 });
 beforeEach(() => {
-  for (const table of ['sdk_events', 'sdk_usage_hourly', 'usage', 'budgets']) db.exec(`DELETE FROM ${table}`);
+  for (const table of ['sdk_event_ids', 'sdk_usage_hourly', 'usage', 'budgets']) db.exec(`DELETE FROM ${table}`);
   billed = [];
   ingested = 0;
 });
@@ -238,5 +244,106 @@ describe('customer queries', () => {
     expect(series.find((s) => s.customerId === 'other')!.inputTokens).toBe(6000);
     // The next hour, nothing: the window decides.
     expect(queryCustomerSeries(db, { fromSec: day.toSec, toSec: null }, 1)).toEqual([]);
+  });
+});
+
+describe('event ids', () => {
+  const stored = (n: number): IngestEvent => ({ ...parsedEvent, id: id(n) });
+  const parsedEvent: IngestEvent = { id: id(0), provider: 'openai', model: 'gpt-4o-mini', occurredAt: NOW_MS / 1000 - 3600, inputTokens: 10, cachedInputTokens: 0, cacheWriteTokens: 0, outputTokens: 1, latencyMs: 5, status: 200, customerId: 'acme', feature: '' };
+  const write = (target: Db, events: IngestEvent[], nowSec: number) => writeSdkEvents(target, events, { billedProviders: [], nowSec });
+
+  it(`are kept ${EVENT_ID_RETENTION_DAYS} days after receipt: a retry within them counts once, older ids are pruned`, () => {
+    const fresh = openDatabase(tempDir('llmeter-ingest-ids-'));
+    const received = NOW_MS / 1000;
+    expect(write(fresh, [stored(1), stored(2)], received)).toEqual({ received: 2, inserted: 2, duplicates: 0 });
+    const lastDay = received + EVENT_ID_RETENTION_DAYS * 86_400;
+    expect(write(fresh, [stored(1), stored(3)], lastDay)).toEqual({ received: 2, inserted: 1, duplicates: 1 });
+    // A second later, the ids of the first batch are past the retention: pruned, so event 2 would count again.
+    expect(write(fresh, [stored(4)], lastDay + 1)).toEqual({ received: 1, inserted: 1, duplicates: 0 });
+    expect(fresh.prepare('SELECT id FROM sdk_events ORDER BY id').pluck().all()).toEqual([id(3), id(4)]);
+    expect(fresh.prepare("SELECT SUM(requests) FROM sdk_usage_hourly").pluck().get()).toBe(4);
+    fresh.close();
+  });
+
+  it('stored before the upgrade to compact ids still recognise a retried batch', () => {
+    const dir = tempDir('llmeter-ingest-upgrade-');
+    const old = new Database(path.join(dir, DB_FILE));
+    for (const migration of MIGRATIONS.slice(0, 4)) old.exec(migration);
+    old.pragma('user_version = 4');
+    old.prepare(`INSERT INTO sdk_events VALUES (?, 'openai', 'gpt-4o-mini', 0, 10, 0, 0, 1, 5, 200, 'acme', '', 0, 0, ?)`).run(id(7).toLowerCase(), NOW_MS / 1000 - 86_400);
+    old.close();
+    const upgraded = openDatabase(dir);
+    expect(upgraded.prepare('SELECT id FROM sdk_events').pluck().all()).toEqual([id(7)]);
+    expect(write(upgraded, [stored(7), stored(8)], NOW_MS / 1000)).toEqual({ received: 2, inserted: 1, duplicates: 1 });
+    upgraded.close();
+  });
+});
+
+describe('batches arriving together', () => {
+  const parsed = (n: number): IngestEvent => ({ id: id(n), provider: 'openai', model: 'gpt-4o-mini', occurredAt: NOW_MS / 1000, inputTokens: 10, cachedInputTokens: 0, cacheWriteTokens: 0, outputTokens: 1, latencyMs: 5, status: 200, customerId: `c${n % 7}`, feature: '' });
+  const range = (from: number, count: number): IngestEvent[] => Array.from({ length: count }, (_, i) => parsed(from + i));
+
+  it('over HTTP, each gets its own counts, a copy of another counted as duplicates', async () => {
+    const first = { events: [event(1), event(2)] };
+    const answers = await Promise.all([post(first), post({ events: [event(3), event(4), event(5)] }), post(first)]);
+    expect(answers.map((a) => JSON.parse(a.text))).toEqual([
+      { received: 2, inserted: 2, duplicates: 0 },
+      { received: 3, inserted: 3, duplicates: 0 },
+      { received: 2, inserted: 0, duplicates: 2 },
+    ]);
+    expect(db.prepare('SELECT SUM(requests) FROM sdk_usage_hourly').pluck().get()).toBe(5);
+    expect(ingested).toBe(5);
+  });
+
+  it(`share one transaction, up to ${MAX_GROUP_EVENTS} events`, async () => {
+    const fresh = openDatabase(tempDir('llmeter-ingest-group-'));
+    let transactions = 0;
+    // The same connection, counting the transactions opened through it.
+    const counted = new Proxy(fresh, {
+      get(target, property) {
+        if (property === 'transaction') return (fn: () => unknown) => (transactions++, target.transaction(fn));
+        const value = Reflect.get(target, property, target) as unknown;
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const write = createGroupWriter({ db: counted, billedProviders: () => [], nowSec: () => NOW_MS / 1000 });
+    const together = await Promise.all([write(range(1, 3)), write(range(10, 2)), write(range(2, 3))]);
+    expect(together).toEqual([
+      { received: 3, inserted: 3, duplicates: 0 },
+      { received: 2, inserted: 2, duplicates: 0 },
+      { received: 3, inserted: 1, duplicates: 2 },
+    ]);
+    expect(transactions).toBe(1);
+    const half = MAX_GROUP_EVENTS / 2;
+    const big = await Promise.all([write(range(100_000, half)), write(range(200_000, half)), write(range(300_000, 1))]);
+    expect(big.map((r) => r.inserted)).toEqual([half, half, 1]);
+    expect(transactions).toBe(3);
+    expect(fresh.prepare('SELECT SUM(requests) FROM sdk_usage_hourly').pluck().get()).toBe(6 + 2 * half + 1);
+    fresh.close();
+  });
+});
+
+describe('after SDK batches', () => {
+  it('budgets are evaluated at once, then at most once per interval with a trailing run; rollups fold once batches stop', async () => {
+    const fresh = openDatabase(tempDir('llmeter-ingest-after-'));
+    writeSdkEvents(fresh, [{ id: id(1), provider: 'openai', model: 'gpt-4o-mini', occurredAt: NOW_MS / 1000, inputTokens: 10, cachedInputTokens: 0, cacheWriteTokens: 0, outputTokens: 1, latencyMs: 5, status: 200, customerId: 'acme', feature: '' }], { billedProviders: [], nowSec: NOW_MS / 1000 });
+    expect(pendingCustomerChanges(fresh)).toBe(1);
+    let evaluations = 0;
+    const after = scheduleAfterIngest({ db: fresh, evaluateBudgets: () => evaluations++, log: silentLogger, intervalMs: 200 });
+    after.request();
+    expect(evaluations).toBe(1);
+    after.request();
+    after.request();
+    expect(evaluations).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 120));
+    // Still within the interval: one trailing evaluation waits, and batches keep the fold waiting too.
+    after.request();
+    expect([evaluations, pendingCustomerChanges(fresh)]).toEqual([1, 1]);
+    await vi.waitFor(() => expect(evaluations).toBe(2), { timeout: 1_000, interval: 10 });
+    await vi.waitFor(() => expect(pendingCustomerChanges(fresh)).toBe(0), { timeout: 1_000, interval: 10 });
+    expect(queryCustomerSeries(fresh, ALL, 10).map((s) => [s.customerId, s.requests])).toEqual([['acme', 1]]);
+    expect(evaluations).toBe(2);
+    after.cancel();
+    fresh.close();
   });
 });

@@ -8,17 +8,19 @@
 import Database from 'better-sqlite3';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { queryCustomerSeries } from '../../core/ingest/customers.js';
+import { foldCustomerRollups, pendingCustomerChanges, queryCustomerSeries } from '../../core/ingest/customers.js';
 import { writeSdkEvents, syncSdkSpendWithBilling } from '../../core/ingest/store.js';
 import type { IngestEvent } from '../../core/ingest/schema.js';
 import { querySeriesTotals } from '../../core/metrics/snapshot.js';
 import { createCostEstimator, estimateCostNano, type TokenCounts } from '../../core/pricing/estimate.js';
 import { DB_FILE, openDatabase, type Db } from '../../core/store/db.js';
 import { MIGRATIONS } from '../../core/store/migrations.js';
+import { bucketStarts, querySpendSeries } from '../../core/api/spend-queries.js';
 import { planWindow, querySpendByProvider } from '../../core/store/rollups.js';
 import { COUNTED_ROWS_SQL, ESTIMATED_NANO_SQL, SPEND_NANO_SQL } from '../../core/store/spend-sql.js';
 import { writeProviderFetch } from '../../core/store/usage-repo.js';
 import type { ProviderId } from '../../shared/providers.js';
+import { formatNanoAsDecimal, parseAmountToNano } from '../../shared/money.js';
 import { seededRandom } from '../../shared/random.js';
 import type { UsageRecord } from '../../shared/usage.js';
 import { record } from '../support/records.js';
@@ -141,8 +143,57 @@ function rawCustomers(db: Db, from: number, to: number): unknown[] {
     });
 }
 
+/** Where the series checks clip open windows: the generated history, two days either side. */
+const SERIES_FROM = START - 2 * DAY;
+const SERIES_TO = START + (DAYS + 2) * DAY;
+
+/** The hourly series by model straight from the raw rows whose cost counts: the reference for the hourly rollup (migration 6). */
+function rawHourlySeries(db: Db, from: number, to: number): unknown[] {
+  const starts = bucketStarts(from, to, 'hour');
+  const series = new Map<string, { provider: string; key: string; cost: bigint[]; estimated: bigint[] }>();
+  const rows = db
+    .prepare(`SELECT bucket_start - bucket_start % ${HOUR}, provider, model, cost_nano, CASE WHEN cost_kind = 'estimated' THEN cost_nano ELSE 0 END FROM usage WHERE superseded = 0 AND bucket_start >= ? AND bucket_start < ?`)
+    .raw(true)
+    .safeIntegers(true)
+    .all(from, to) as Array<[bigint, string, string, bigint, bigint]>;
+  for (const [hour, provider, model, cost, estimated] of rows) {
+    const id = `${provider}|${model}`;
+    if (!series.has(id)) series.set(id, { provider, key: model, cost: starts.map(() => 0n), estimated: starts.map(() => 0n) });
+    const at = starts.indexOf(Number(hour));
+    series.get(id)!.cost[at]! += cost;
+    series.get(id)!.estimated[at]! += estimated;
+  }
+  return [...series.values()].map((s) => [s.provider, s.key, s.cost.map(formatNanoAsDecimal), s.estimated.map(formatNanoAsDecimal)]).sort((a, b) => String(a.slice(0, 2)).localeCompare(String(b.slice(0, 2))));
+}
+
+const nano = (usd: string): bigint => parseAmountToNano(usd)!;
+
+/**
+ * The spend series of [from, to): hourly ones equal the raw rows; and folded to their `top` groups,
+ * every granularity keeps the biggest groups' series as they were and sums the others into
+ * `other`, so that all series together add up to every group's spend, billed and estimated apart.
+ */
+function expectSeriesExact(db: Db, from: number, to: number): void {
+  if (from >= to) return;
+  const hourly = querySpendSeries(db, { fromSec: from, toSec: to }, { granularity: 'hour', groupBy: 'model' });
+  const shown = hourly.series.map((s) => [s.provider, s.key, s.costUsd, s.estimatedUsd]).sort((a, b) => String(a.slice(0, 2)).localeCompare(String(b.slice(0, 2))));
+  expect(shown, `hourly series in [${from}, ${to})`).toEqual(rawHourlySeries(db, from, to));
+  for (const [granularity, groupBy] of [['hour', 'model'], ['day', 'project'], ['month', 'model']] as const) {
+    const all = granularity === 'hour' && groupBy === 'model' ? hourly : querySpendSeries(db, { fromSec: from, toSec: to }, { granularity, groupBy });
+    const folded = querySpendSeries(db, { fromSec: from, toSec: to }, { granularity, groupBy, top: 2 });
+    const what = `by ${granularity} and ${groupBy} in [${from}, ${to}), top 2`;
+    expect(folded.series, what).toEqual(all.series.slice(0, 2));
+    expect(folded.other?.groups, what).toBe(all.series.length > 2 ? all.series.length - 2 : undefined);
+    for (const part of ['costUsd', 'estimatedUsd'] as const) {
+      const sum = (series: Array<Record<typeof part, string[]>>, at: number): bigint => series.reduce((total, s) => total + nano(s[part][at]!), 0n);
+      const perBucket = (series: Array<Record<typeof part, string[]>>) => all.buckets.map((_, at) => sum(series, at));
+      expect(perBucket([...folded.series, ...(folded.other ? [folded.other] : [])]), `${what}: ${part}`).toEqual(perBucket(all.series));
+    }
+  }
+}
+
 function expectRollupsExact(db: Db, random: () => number): void {
-  for (const [from, to] of windows(random)) {
+  for (const [i, [from, to]] of windows(random).entries()) {
     const lo = from ?? Number.MIN_SAFE_INTEGER;
     const hi = to ?? Number.MAX_SAFE_INTEGER;
     expect(rollupSeries(db, from, to), `window [${from}, ${to})`).toEqual(rawSeries(db, lo, hi));
@@ -151,7 +202,23 @@ function expectRollupsExact(db: Db, random: () => number): void {
     for (const project of [null, 'proj_a']) {
       expect(querySpendByProvider(db, lo, hi, { project }), `spend of ${project} in [${from}, ${to})`).toEqual(rawSpend(db, lo, hi, project));
     }
+    // A series answer is hundreds of cells: every fourth window (the fixed ones among them) keeps the test fast.
+    if (i % 4 === 0) expectSeriesExact(db, Math.max(lo, SERIES_FROM), Math.min(hi, SERIES_TO));
   }
+}
+
+/**
+ * The same with the customer rollups' changes pending (migration 5: readers add them), and again
+ * once folded into the rollups, which empties the log; `inBatch` folds inside an outer transaction,
+ * as writeSdkEvents does past CUSTOMER_FOLD_THRESHOLD.
+ */
+function expectRollupsExactThenFolded(db: Db, random: () => number, inBatch = false): void {
+  expect(pendingCustomerChanges(db)).toBeGreaterThan(0);
+  expectRollupsExact(db, random);
+  if (inBatch) db.transaction(() => foldCustomerRollups(db)).immediate();
+  else foldCustomerRollups(db);
+  expect(pendingCustomerChanges(db)).toBe(0);
+  expectRollupsExact(db, random);
 }
 
 describe('usage rollups', () => {
@@ -164,14 +231,14 @@ describe('usage rollups', () => {
       writeProviderFetch(db, provider, [{ source: 'usage', start: days[0]!, end: days.at(-1)! + DAY }, { source: 'cost', start: days[0]!, end: days.at(-1)! + DAY }], fetchRecords(random, provider, days), START);
     }
     writeSdkEvents(db, sdkEvents(random, 300, seq), { billedProviders: [], nowSec: START });
-    expectRollupsExact(db, random);
+    expectRollupsExactThenFolded(db, random);
 
     // A re-poll of the last three days replaces them (rows vanish, costs change, days get billed).
     writeProviderFetch(db, 'openai', [{ source: 'usage', start: days[7]!, end: days[9]! + DAY }, { source: 'cost', start: days[7]!, end: days[9]! + DAY }], fetchRecords(random, 'openai', days.slice(7)), START);
     // SDK rows of the same hours again (existing rows grow), then a key is added and removed.
     writeSdkEvents(db, sdkEvents(random, 300, seq), { billedProviders: ['anthropic'], nowSec: START });
     syncSdkSpendWithBilling(db, ['openai', 'anthropic']);
-    expectRollupsExact(db, random);
+    expectRollupsExactThenFolded(db, random, true);
     syncSdkSpendWithBilling(db, []);
     writeSdkEvents(db, sdkEvents(random, 200, seq), { billedProviders: [], nowSec: START });
     expectRollupsExact(db, random);
@@ -180,7 +247,9 @@ describe('usage rollups', () => {
     db.prepare("DELETE FROM sdk_usage_hourly WHERE customer_id = 'globex' AND hour < ?").run(START + 4 * DAY);
     db.prepare("UPDATE sdk_usage_hourly SET cost_nano = cost_nano + 7, hour = hour + 1000 * 86400 WHERE customer_id = 'initech'").run();
     db.prepare("UPDATE usage SET cost_nano = cost_nano * 2, requests = NULL, bucket_start = bucket_start + 1 WHERE model = 'gpt-4o-mini' AND source = 'usage'").run();
-    expectRollupsExact(db, random);
+    // An update within its (day, provider, model, customer) group is one change of the log.
+    db.prepare("UPDATE sdk_usage_hourly SET requests = requests + 3, output_tokens = output_tokens * 2 WHERE customer_id = 'acme'").run();
+    expectRollupsExactThenFolded(db, random);
     db.close();
   });
 

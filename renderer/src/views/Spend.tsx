@@ -1,5 +1,5 @@
 import { useMemo, useState } from 'react';
-import type { Granularity, ModelTotals, SpendAmount, SpendSeries, SpendSeriesQuery } from '../../../shared/api.js';
+import type { FoldedSeries, Granularity, ModelTotals, SpendAmount, SpendSeries, SpendSeriesQuery } from '../../../shared/api.js';
 import { PROVIDERS } from '../../../shared/providers.js';
 import { NO_MODEL } from '../../../shared/usage.js';
 import { useApiData } from '../api/context.js';
@@ -24,8 +24,19 @@ const GROUPINGS: ReadonlyArray<{ id: SpendSeriesQuery['groupBy']; label: string 
   { id: 'project', label: 'Project / workspace' },
 ];
 
-/** Layers drawn one by one; the rest are summed into one "other" layer so the chart stays readable. */
+/**
+ * How many groups the chart draws as layers of their own; the server sums the rest into one "other"
+ * layer. Ten stays readable with a colour each (PALETTE has ten and a grey for "other"), and keeps
+ * the answer small: 90 days of hours by model is 11 series instead of one per model.
+ */
 const MAX_LAYERS = 10;
+
+const GROUP_WORDS: Record<SpendSeriesQuery['groupBy'], [one: string, many: string]> = { provider: ['provider', 'providers'], model: ['model', 'models'], project: ['project', 'projects'] };
+
+/** "3 models", "1 project". */
+function countGroups(count: number, groupBy: SpendSeriesQuery['groupBy']): string {
+  return `${formatCount(count)} ${GROUP_WORDS[groupBy][count === 1 ? 0 : 1]}`;
+}
 
 /** How a series is named on screen. */
 export function seriesLabel(series: SpendSeries['series'][number], groupBy: SpendSeriesQuery['groupBy']): string {
@@ -35,20 +46,15 @@ export function seriesLabel(series: SpendSeries['series'][number], groupBy: Spen
   return `${series.key === NO_MODEL ? 'no model (tools, storage)' : series.key} (${provider})`;
 }
 
-/** The biggest series as layers of their own, the rest summed exactly into "other". */
+/** How the groups summed beyond the top ones are named: "other (287 models)". */
+export function otherLabel(other: FoldedSeries, groupBy: SpendSeriesQuery['groupBy']): string {
+  return `other (${countGroups(other.groups, groupBy)})`;
+}
+
+/** One layer per series the server kept, then its "other" series, if it summed any groups. */
 export function chartLayers(series: SpendSeries): ChartLayer[] {
-  // "1 more" would only hide a name: a single extra series gets its own layer.
-  const cut = series.series.length <= MAX_LAYERS + 1 ? series.series.length : MAX_LAYERS;
-  const shown = series.series.slice(0, cut);
-  const rest = series.series.slice(cut);
-  const layers = shown.map((s, i) => ({ label: seriesLabel(s, series.groupBy), color: PALETTE[i % PALETTE.length]!, values: s.costUsd }));
-  if (rest.length > 0) {
-    layers.push({
-      label: `${rest.length} more`,
-      color: PALETTE[PALETTE.length - 1]!,
-      values: series.buckets.map((_bucket, j) => sumUsd(rest.map((s) => s.costUsd[j] ?? '0'))),
-    });
-  }
+  const layers = series.series.map((s, i) => ({ label: seriesLabel(s, series.groupBy), color: PALETTE[i % (PALETTE.length - 1)]!, values: s.costUsd }));
+  if (series.other) layers.push({ label: otherLabel(series.other, series.groupBy), color: PALETTE[PALETTE.length - 1]!, values: series.other.costUsd });
   return layers;
 }
 
@@ -68,7 +74,7 @@ export function Spend() {
   const [groupBy, setGroupBy] = useState<SpendSeriesQuery['groupBy']>('provider');
   const query = rangeQuery(range);
   const queryKey = JSON.stringify([query, granularity, groupBy]);
-  const series = useApiData((api) => api.getSpendSeries({ ...query, granularity, groupBy }), queryKey);
+  const series = useApiData((api) => api.getSpendSeries({ ...query, granularity, groupBy, top: MAX_LAYERS }), queryKey);
   const models = useApiData((api) => api.getTopModels(query), JSON.stringify(query));
 
   return (
@@ -99,9 +105,11 @@ function SeriesPanel({ data, loading }: { data: SpendSeries; loading: boolean })
   if (data.series.length === 0) {
     return <Empty title="No spend in this range.">Choose a longer range, or check the Providers page for the last poll.</Empty>;
   }
-  const groupWord = data.groupBy === 'project' ? 'project' : data.groupBy;
-  const total = sumUsd(data.series.map((s) => s.totalUsd));
-  const estimated = sumUsd(data.series.flatMap((s) => s.estimatedUsd));
+  const groupWord = GROUP_WORDS[data.groupBy][0];
+  const rows = [...data.series, ...(data.other ? [data.other] : [])];
+  const total = sumUsd(rows.map((s) => s.totalUsd));
+  const estimated = sumUsd(rows.flatMap((s) => s.estimatedUsd));
+  const listed = data.other ? `the ${countGroups(data.series.length, data.groupBy)} with the most spend and the other ${countGroups(data.other.groups, data.groupBy)} together` : `every ${groupWord}`;
   const first = data.buckets[0]!;
   const last = data.buckets[data.buckets.length - 1]!;
   return (
@@ -114,7 +122,7 @@ function SeriesPanel({ data, loading }: { data: SpendSeries; loading: boolean })
         layers={layers}
         granularity={data.granularity}
         theme={theme}
-        label={`Stacked bars of spend per ${data.granularity} by ${groupWord}, ${data.buckets.length} buckets; the table below lists every ${groupWord}.`}
+        label={`Stacked bars of spend per ${data.granularity} by ${groupWord}, ${data.buckets.length} buckets; the table below lists ${listed}.`}
       />
       <table className="data-table">
         <caption>Spend by {groupWord} in the range</caption>
@@ -126,11 +134,11 @@ function SeriesPanel({ data, loading }: { data: SpendSeries; loading: boolean })
           </tr>
         </thead>
         <tbody>
-          {data.series.map((s, i) => (
-            <tr key={`${s.provider}-${s.key}`}>
+          {rows.map((s, i) => (
+            <tr key={'key' in s ? `${s.provider}-${s.key}` : 'other'}>
               <th scope="row">
-                <span className="swatch" style={{ background: layers[Math.min(i, layers.length - 1)]!.color }} aria-hidden="true" />
-                {seriesLabel(s, data.groupBy)}
+                <span className="swatch" style={{ background: layers[i]!.color }} aria-hidden="true" />
+                {layers[i]!.label}
               </th>
               <td className="num">
                 <Money usd={s.totalUsd} />
