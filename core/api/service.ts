@@ -66,8 +66,8 @@ function withoutKeychain(credentials: readonly ProviderCredential[]): ProviderKe
   return PROVIDER_IDS.map((provider) => {
     const credential = credentials.find((c) => c.provider === provider);
     return credential
-      ? { provider, configured: true, source: credential.source, fingerprint: keyFingerprint(credential.key), validatedAt: null, problem: null }
-      : { provider, configured: false, source: null, fingerprint: null, validatedAt: null, problem: null };
+      ? { provider, configured: true, source: credential.source, fingerprint: keyFingerprint(credential.key), validatedAt: null, problem: null, keychainLocked: false }
+      : { provider, configured: false, source: null, fingerprint: null, validatedAt: null, problem: null, keychainLocked: false };
   });
 }
 

@@ -12,7 +12,7 @@ import { createHttpClient, type HttpClient } from '../providers/http.js';
 import { ADAPTERS } from '../providers/registry.js';
 import { providerAccount, resolveProviderKey, type KeySource, type ProviderCredential } from './credentials.js';
 import { keyFingerprint, readKeyStatuses, writeKeyStatus } from './key-status.js';
-import { KeychainUnavailableError, type SecretStore } from './keychain.js';
+import { KeychainLockedError, KeychainUnavailableError, type SecretStore } from './keychain.js';
 
 /** What key management needs from its host. */
 export interface KeyManagementDeps {
@@ -35,6 +35,8 @@ export interface ProviderKeyInfo {
   validatedAt: string | null;
   /** Why the keychain could not be read (with what to do), or null. */
   problem: string | null;
+  /** Whether that problem is a keychain that is there but locked, rather than one that cannot be reached. */
+  keychainLocked: boolean;
 }
 
 const VALIDATION_TIMEOUT_MS = 20_000;
@@ -165,13 +167,13 @@ export async function listProviderKeys(store: SecretStore | null, deps: KeyManag
   const statuses = readKeyStatuses(deps.config.dataDir);
   const infos: ProviderKeyInfo[] = [];
   for (const provider of PROVIDER_IDS) {
-    const none = { provider, configured: false, source: null, fingerprint: null, validatedAt: null, problem: null };
+    const none = { provider, configured: false, source: null, fingerprint: null, validatedAt: null, problem: null, keychainLocked: false };
     let credential: ProviderCredential | null;
     try {
       credential = await resolveProviderKey(provider, deps.env, store);
     } catch (err) {
       if (!(err instanceof KeychainUnavailableError)) throw err;
-      infos.push({ ...none, problem: err.message });
+      infos.push({ ...none, problem: err.message, keychainLocked: err instanceof KeychainLockedError });
       continue;
     }
     if (!credential) {
@@ -182,7 +184,7 @@ export async function listProviderKeys(store: SecretStore | null, deps: KeyManag
     const status = statuses[provider];
     // A status is about the key stored now only if the fingerprints agree (the entry may have been replaced outside LLMeter).
     const validatedAt = credential.source === 'keychain' && status?.fingerprint === fingerprint ? status.validatedAt : null;
-    infos.push({ provider, configured: true, source: credential.source, fingerprint, validatedAt, problem: null });
+    infos.push({ provider, configured: true, source: credential.source, fingerprint, validatedAt, problem: null, keychainLocked: false });
   }
   return infos;
 }

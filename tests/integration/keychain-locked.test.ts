@@ -97,7 +97,7 @@ describe.each(modes)('a locked Secret Service, unlock prompts %s', (prompts) => 
   it('`keys list` says the keychain is locked instead of "no key", and what to do', async () => {
     const run = await timed('keys list', ['keys', 'list']);
     expect(run.status).toBe(1);
-    expect(run.stdout).toMatch(/^OpenAI\s+-\s+keychain unavailable/m);
+    expect(run.stdout).toMatch(/^OpenAI\s+-\s+keychain locked/m);
     expect(run.stdout).not.toMatch(/no key/);
     expectLockedLine(run.stderr);
     expect(secretService.isLocked()).toBe(true);

@@ -12,7 +12,7 @@ const providerArgument = (): Argument => new Argument('<provider>', 'openai, ant
 /** One row of `keys list`: never more of the key than its fingerprint. */
 function describe(info: ProviderKeyInfo): string[] {
   const { displayName, keyEnv } = PROVIDERS[info.provider];
-  if (!info.configured) return [displayName, '-', info.problem ? 'keychain unavailable' : 'no key', ''];
+  if (!info.configured) return [displayName, '-', info.problem ? (info.keychainLocked ? 'keychain locked' : 'keychain unavailable') : 'no key', ''];
   const fingerprint = info.fingerprint ? `…${info.fingerprint}` : '(short key)';
   if (info.source === 'env') return [displayName, fingerprint, `environment (${keyEnv})`, 'not recorded for environment keys'];
   return [displayName, fingerprint, 'OS keychain', info.validatedAt ? `validated ${info.validatedAt}` : 'not validated'];
