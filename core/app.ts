@@ -31,6 +31,7 @@ import { openSettingsStore } from './settings/store.js';
 import { dataChangeToken } from './store/change-token.js';
 import { openDatabase, type Db } from './store/db.js';
 import { getSyncState, listSyncStates } from './store/sync-state.js';
+import { windowSelectionKey } from './store/window-key.js';
 import { VERSION } from './version.js';
 
 /** How often and how far back to poll. */
@@ -205,6 +206,7 @@ export async function startCore(deps: CoreDeps, extraRoutes: (core: Pick<CoreApp
               version: VERSION,
             }),
             version: () => `${dataChangeToken(db)}|${configured().join(',')}|${settingsRevision}`,
+            windowKey: (window) => windowSelectionKey(db, window),
           },
           deps.now,
         ),

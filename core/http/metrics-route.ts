@@ -26,15 +26,17 @@ export interface MetricsSource {
   load(window: TimeWindow): MetricsSnapshot;
   /** Changes whenever `load` may answer differently for the same window other than by time passing: data written, keys or settings changed. */
   version(): string;
+  /** Equal for two windows only when `load` answers the same for both (same rows selected); default: their exact bounds. */
+  windowKey?(window: TimeWindow): string;
 }
 
 /**
  * How long a rendered scrape is reused while nothing is written. Everything stored is exact at
- * every scrape (any write renders again, and so does the turn of the UTC day, when the day, week
- * and month periods turn); this bounds only what moves with the clock alone: a budget's forecast
- * (its run-rate) and a window relative to now (`from=now-1h`), which lag by at most a minute on
- * data that providers bill by the hour or the day. A Prometheus scraping every 15 s renders once
- * a minute, or once per poll or SDK batch.
+ * every scrape: any write renders again, so does the turn of the UTC day (the day, week and month
+ * periods turn), and a window relative to now is keyed by the rows it selects (windowKey), so it
+ * renders again when now crosses a bucket boundary. This bounds only what moves with the clock
+ * alone, a budget's forecast (its run-rate), to a minute. A Prometheus scraping every 15 s renders
+ * once a minute, or once per poll or SDK batch.
  */
 export const SCRAPE_REUSE_MS = 60_000;
 
@@ -55,7 +57,8 @@ export function metricsRoutes(source: MetricsSource, now: () => number = Date.no
     }
     const openMetrics = wantsOpenMetrics(req.headers.accept);
     const utcDay = Math.floor(now() / DAY_MS);
-    const scrape = await cache.get(JSON.stringify([from, to, openMetrics, utcDay]), async () => {
+    const windowKey = source.windowKey?.(window) ?? `${window.fromSec}..${window.toSec}`;
+    const scrape = await cache.get(JSON.stringify([windowKey, openMetrics, utcDay]), async () => {
       const registry = buildMetricsRegistry(() => source.load(window), openMetrics);
       return { contentType: registry.contentType, text: await renderMetrics(registry) };
     });

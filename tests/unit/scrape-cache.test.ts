@@ -13,6 +13,7 @@ import { createScrapeCache } from '../../core/metrics/scrape-cache.js';
 import { querySeriesTotals } from '../../core/metrics/snapshot.js';
 import { dataChangeToken } from '../../core/store/change-token.js';
 import { openDatabase, type Db } from '../../core/store/db.js';
+import { windowSelectionKey } from '../../core/store/window-key.js';
 import { writeProviderFetch } from '../../core/store/usage-repo.js';
 import { parseSamples, sampleValue } from '../support/prom-text.js';
 import { record } from '../support/records.js';
@@ -79,6 +80,36 @@ describe('createScrapeCache', () => {
   });
 });
 
+describe('windowSelectionKey', () => {
+  const HOUR = 3_600;
+  const hour = Date.UTC(2026, 10, 27, 12) / 1000;
+  let db: Db;
+  beforeAll(() => {
+    db = openDatabase(tempDir('llmeter-window-key-', 'suite'));
+    writeProviderFetch(db, 'openai', [], [record({ provider: 'openai', source: 'usage', bucketStart: hour, model: 'gpt-4o' })], hour);
+  });
+  afterAll(() => db?.close());
+  const key = (fromSec: number | null, toSec: number | null = null): string => windowSelectionKey(db, { fromSec, toSec });
+
+  it('moves a bound to the next whole hour when no row starts in between, and keeps open and whole-hour bounds', () => {
+    expect(key(hour - 1800)).toBe(key(hour - 10));
+    expect(key(hour - 10)).toBe(`${hour}..`);
+    expect(key(hour + 10)).toBe(`${hour + HOUR}..`);
+    expect(key(hour + 10)).not.toBe(key(hour - 10));
+    expect(key(null, hour + 10)).toBe(`..${hour + HOUR}`);
+    expect(key(null, null)).toBe('..');
+    expect(key(hour, hour + HOUR)).toBe(`${hour}..${hour + HOUR}`);
+  });
+
+  it('keeps a bound exact when a row starts between it and the next whole hour', () => {
+    writeProviderFetch(db, 'openai', [], [record({ provider: 'openai', source: 'usage', bucketStart: hour + 1800, model: 'odd-bucket' })], hour);
+    expect(key(hour + 10)).toBe(`${hour + 10}..`);
+    expect(key(hour + 1790)).toBe(`${hour + 1790}..`);
+    expect(key(hour + 1810)).toBe(`${hour + HOUR}..`);
+    expect(key(null, hour + 1790)).toBe(`..${hour + 1790}`);
+  });
+});
+
 describe('acceptsGzip', () => {
   it.each([
     ['gzip', true],
@@ -118,6 +149,7 @@ describe('a cached /api/v1/metrics over a real database', () => {
             return { series: querySeriesTotals(db, window), version: 'test' };
           },
           version: () => dataChangeToken(db),
+          windowKey: (window) => windowSelectionKey(db, window),
         },
         () => clock.ms,
       ),
@@ -129,9 +161,9 @@ describe('a cached /api/v1/metrics over a real database', () => {
     other?.close();
   });
 
-  function scrape(headers: Record<string, string> = {}): Promise<{ headers: Record<string, unknown>; body: Buffer }> {
+  function scrape(headers: Record<string, string> = {}, query = ''): Promise<{ headers: Record<string, unknown>; body: Buffer }> {
     return new Promise((resolve, reject) => {
-      const req = request(`${server.url}/api/v1/metrics`, { headers: { Authorization: `Bearer ${'m'.repeat(32)}`, ...headers } }, (res) => {
+      const req = request(`${server.url}/api/v1/metrics${query}`, { headers: { Authorization: `Bearer ${'m'.repeat(32)}`, ...headers } }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
         res.on('end', () => (res.statusCode === 200 ? resolve({ headers: res.headers, body: Buffer.concat(chunks) }) : reject(new Error(`HTTP ${res.statusCode}`))));
@@ -180,6 +212,21 @@ describe('a cached /api/v1/metrics over a real database', () => {
     expect(loads).toBe(before);
     clock.ms += 1_000; // 00:00:00.5 of the next day: today's, this week's and this month's periods turned
     await costOf('gpt-4o');
+    expect(loads).toBe(before + 1);
+  });
+
+  it('keys a now-relative window by the rows it selects: reused within the hour, rendered again as now crosses a bucket start', async () => {
+    const noon = Date.UTC(2026, 10, 27, 12) / 1000;
+    writeProviderFetch(db, 'openai', [], [record({ provider: 'openai', source: 'usage', bucketStart: noon, model: 'gpt-hourly', costNano: 40_000_000n })], noon);
+    const lastHour = async (): Promise<number> => Number(sampleValue(parseSamples((await scrape({}, '?from=now-1h')).body.toString('utf8')), 'llmeter_cost_usd', { provider: 'openai', model: 'gpt-hourly' }) ?? 0);
+    clock.ms = (noon + 3600 - 30) * 1000; // 12:59:30: the window starts at 11:59:30 and holds the 12:00 bucket
+    expect(await lastHour()).toBe(0.04);
+    const before = loads;
+    clock.ms += 20_000; // 12:59:50: another window, the same rows
+    expect(await lastHour()).toBe(0.04);
+    expect(loads).toBe(before);
+    clock.ms += 20_000; // 13:00:10: the window starts after 12:00, whose bucket is no longer in it
+    expect(await lastHour()).toBe(0);
     expect(loads).toBe(before + 1);
   });
 
