@@ -24,12 +24,6 @@ export function toSpendAmount(spend: SpendNano): SpendAmount {
   };
 }
 
-/** `AND provider IN (…)` with its parameters, or nothing when every provider counts. */
-function providerFilter(providers: readonly ProviderId[] | undefined): { sql: string; params: string[] } {
-  if (!providers || providers.length === 0) return { sql: '', params: [] };
-  return { sql: ` AND provider IN (${providers.map(() => '?').join(', ')})`, params: [...providers] };
-}
-
 /** Spend per provider over a window, from the rollups. Providers without rows in it are absent. */
 export function spendByProvider(db: Db, window: TimeWindow): Map<ProviderId, SpendNano> {
   const result = new Map<ProviderId, SpendNano>();
@@ -89,8 +83,8 @@ export function bucketStarts(fromSec: number, toSec: number, granularity: Granul
 
 /** The earliest bucket start with data, or null for an empty database. */
 export function earliestBucket(db: Db, providers?: readonly ProviderId[]): number | null {
-  const filter = providerFilter(providers);
-  const row = db.prepare(`SELECT MIN(bucket_start) AS first FROM usage WHERE 1 = 1${filter.sql}`).get(...filter.params) as { first: number | null };
+  const filter = providerTerms(providers);
+  const row = db.prepare(`SELECT MIN(bucket_start) AS first FROM usage WHERE 1 = 1${filter.sql}`).get(filter.params) as { first: number | null };
   return row.first;
 }
 
