@@ -20,8 +20,12 @@ export function ensureDataset(name: string, log: (line: string) => void): { dir:
   const key = `${name}-v${GENERATOR_VERSION}-${day}`;
   const dir = path.join(DATASET_ROOT, key);
   const metaFile = path.join(dir, 'dataset.json');
-  if (existsSync(metaFile)) return { dir, info: JSON.parse(readFileSync(metaFile, 'utf8')) as DatasetInfo };
-  // Older copies of this size are stale (another day or generator version): free their space first.
+  if (existsSync(metaFile)) {
+    const cached = JSON.parse(readFileSync(metaFile, 'utf8')) as DatasetInfo;
+    // A preset whose parameters changed since the copy was made is stale like another day's.
+    if (JSON.stringify(cached.spec) === JSON.stringify(spec)) return { dir, info: cached };
+  }
+  // Older copies of this size are stale (another day, generator version or preset): free their space first.
   if (existsSync(DATASET_ROOT)) for (const entry of readdirSync(DATASET_ROOT)) if (entry.startsWith(`${name}-`)) rmSync(path.join(DATASET_ROOT, entry), { recursive: true, force: true });
   log(`generating dataset ${name} (about ${spec.targetRows.toLocaleString('en-US')} usage rows)…`);
   const info = generateDataset(dir, spec, Date.now());
