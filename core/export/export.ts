@@ -2,7 +2,7 @@ import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import Database from 'better-sqlite3';
 import { connectionOptions, type Db } from '../store/db.js';
-import { csvText, jsonLine } from './format.js';
+import { createCsvWriter, jsonLine } from './format.js';
 import { queryExportBatches, type ExportCells, type ExportQuery } from './query.js';
 
 /** Options of one export run. */
@@ -18,21 +18,22 @@ export const EXPORT_CONTENT_TYPES = { csv: 'text/csv; charset=utf-8; header=pres
 
 /** One string per batch of rows (the CSV header before the first), reporting each row to `onRow`. */
 function* texts(batches: Iterable<ExportCells[]>, format: ExportQuery['format'], onRow: (rows: number) => void): Generator<string> {
+  const csv = createCsvWriter();
   let count = 0;
   let first = true;
   for (const rows of batches) {
     for (let i = 0; i < rows.length; i++) onRow(++count);
-    yield format === 'csv' ? csvText(rows, first) : rows.map(jsonLine).join('');
+    yield format === 'csv' ? csv(rows, first) : rows.map(jsonLine).join('');
     first = false;
   }
-  if (first && format === 'csv') yield csvText([], true);
+  if (first && format === 'csv') yield csv([], true);
 }
 
 /**
  * Writes the usage history that `query` selects to `sink` as CSV or JSON Lines, streaming: rows
- * come from SQLite in batches (queryExportBatches), each batch becomes one string written by
- * csv-stringify, and the strings flow to the sink with backpressure, so memory stays flat for any
- * number of rows. Resolves with the row count once the sink has taken everything; rejects (and
+ * come from SQLite in batches (queryExportBatches), each batch becomes one string (CSV as
+ * csv-stringify writes it, see createCsvWriter), and the strings flow to the sink with
+ * backpressure, so memory stays flat for any number of rows. Resolves with the row count once the sink has taken everything; rejects (and
  * stops reading) when the sink fails, e.g. with EPIPE or ENOSPC. The sink is ended, except
  * process.stdout/stderr.
  *

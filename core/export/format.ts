@@ -68,8 +68,71 @@ const CSV_OPTIONS: Options = {
  * Rows as CSV text, written by csv-stringify: RFC 4180 (CRLF after every record, quotes doubled,
  * fields with a delimiter, quote or line break quoted), the header row first when `header`. Text
  * cells are neutralized; numbers and the cost (a decimal, so a credit stays a negative number)
- * are not. Many rows at once: the library's per-record stream costs more than the records.
+ * are not.
  */
 export function csvText(rows: ExportCells[], header: boolean): string {
   return stringify(rows, { ...CSV_OPTIONS, header });
+}
+
+/**
+ * The cost as exactDollarsSql (core/export/query.ts) writes it: digits, a sign, a decimal point.
+ * Such a cell, like a number's digits, holds no delimiter, quote or line break, so csv-stringify
+ * writes it as it is.
+ */
+const PLAIN_DECIMAL = /^-?\d+(?:\.\d+)?$/;
+
+/**
+ * Characters of text cells (as read and as encoded) an export remembers at most; past it the memo
+ * starts over, so that memory stays bounded whatever the names. A year of hourly rows for hundreds
+ * of models needs about a tenth of it.
+ */
+const MAX_MEMO_CHARS = 4 * 1024 * 1024;
+
+/**
+ * A CSV writer for one export, writing exactly what csvText writes for the same rows, faster:
+ * csv-stringify encodes each distinct text cell once (the same options, cast and formula
+ * neutralization; an export has hundreds of models and projects and one period per hour, not a
+ * million), and each record joins the encoded cells with the delimiter and CRLF. Numbers, empty
+ * cells and the exact decimal cost are written as csv-stringify writes them, which is unchanged
+ * (`'' + value`, nothing for null): they can hold no character that needs quoting. A row whose
+ * cost is anything else goes through csvText whole.
+ */
+export function createCsvWriter(): (rows: ExportCells[], header: boolean) => string {
+  const encoded = new Map<string, string>();
+  let memoChars = 0;
+  const cell = (value: string): string => {
+    let text = encoded.get(value);
+    if (text === undefined) {
+      // One record of one field, in column 0 (a text column: the cast neutralizes it), minus its CRLF.
+      text = stringify([[value]], { ...CSV_OPTIONS, header: false }).slice(0, -2);
+      memoChars += value.length + text.length;
+      if (memoChars > MAX_MEMO_CHARS) {
+        encoded.clear();
+        memoChars = value.length + text.length;
+      }
+      encoded.set(value, text);
+    }
+    return text;
+  };
+  let periodStart: string | null = null;
+  let periodEnd: string | null = null;
+  let periodCells = '';
+  return (rows, header) => {
+    let text = header ? csvText([], true) : '';
+    for (const row of rows) {
+      const [start, end, provider, model, project, lineItem, requests, input, cachedInput, cacheWrite, output, cost, costKind, source] = row;
+      if (cost !== null && !PLAIN_DECIMAL.test(cost)) {
+        text += csvText([row], false);
+        continue;
+      }
+      // Rows of one period follow each other: its two cells are looked up once per period.
+      if (start !== periodStart || end !== periodEnd) {
+        periodStart = start;
+        periodEnd = end;
+        periodCells = `${cell(start)},${cell(end)}`;
+      }
+      text += `${periodCells},${cell(provider)},${cell(model)},${cell(project)},${cell(lineItem)},${requests ?? ''},${input},${cachedInput},${cacheWrite},${output},${cost ?? ''},${cell(costKind)},${cell(source)}\r\n`;
+    }
+    return text;
+  };
 }

@@ -139,6 +139,13 @@ function storedProviders(db: Db): string[] {
  */
 const BATCH_ROWS = 1024;
 
+/**
+ * The most rows a chunk may have (all rows of its days, before grouping) to be read in one call:
+ * a call per row costs more than the row does, but one call holds the chunk in memory, so a
+ * chunk of more rows (a month of rows per month, an unusually busy day) is read row by row.
+ */
+const ROWS_AT_ONCE = 8192;
+
 /** Start of the UTC day or month after the one containing `sec`: the export reads one such chunk at a time. */
 function nextChunk(sec: number, granularity: Granularity): number {
   if (granularity !== 'month') return sec - (sec % DAY) + DAY;
@@ -216,12 +223,15 @@ function* batchesInSnapshot(db: Db, query: ExportQuery): Generator<ExportCells[]
     .raw(true);
   const [from, to] = windowBounds(query.window);
   const nextBucket = db.prepare(`SELECT MIN(bucket_start) FROM usage WHERE bucket_start >= ? AND bucket_start < ?`).pluck();
+  const rowsInChunk = db.prepare(`SELECT count(*) FROM usage WHERE bucket_start >= ? AND bucket_start < ?`).pluck();
   const startIso = isoSecondsMemo();
   const endIso = isoSecondsMemo();
   let batch: unknown[][] = [];
   for (let at = nextBucket.get(from, to) as number | null; at !== null; ) {
     const chunkEnd = Math.min(nextChunk(at, query.granularity), to);
-    for (const row of statement.iterate(at, chunkEnd, ...parameters) as IterableIterator<unknown[]>) {
+    const atOnce = (rowsInChunk.get(at, chunkEnd) as number) <= ROWS_AT_ONCE;
+    const rows = (atOnce ? statement.all(at, chunkEnd, ...parameters) : statement.iterate(at, chunkEnd, ...parameters)) as Iterable<unknown[]>;
+    for (const row of rows) {
       row[0] = startIso(row[0] as number);
       row[1] = endIso(row[1] as number);
       if (batch.push(row) === BATCH_ROWS) {
