@@ -41,6 +41,7 @@ const CUSTOMER_COLUMNS = 'provider, model, customer_id, cost_nano, requests, inp
 const CUSTOMER_ROLLUP_COLUMNS = `rows, ${CUSTOMER_COLUMNS}`;
 
 const CUSTOMER_SUMS = 'SUM(rows), SUM(cost_nano), SUM(requests), SUM(input_tokens), SUM(output_tokens)';
+const CUSTOMER_COLUMNS_SUMMED = 'rows, cost_nano, requests, input_tokens, output_tokens';
 
 /** The customer rollups' changes not folded into them yet (migration 5), of the days a planned window reads whole. */
 const PENDING_IN_WINDOW = `SELECT ${CUSTOMER_ROLLUP_COLUMNS} FROM sdk_customers_pending
@@ -86,20 +87,32 @@ export function pendingCustomerChanges(db: Db): number {
   return cachedStatement(db, 'SELECT COUNT(*) FROM sdk_customers_pending').pluck().get() as number;
 }
 
+/** The pending changes summed per (provider, model, customer, day) during a fold: a connection's own scratch table. */
+const FOLD_GROUPS = 'temp.sdk_customers_fold';
+
 /**
  * Sums the pending changes of the customer rollups (migration 5) into the daily, monthly and
- * all-time rollups, one grouped upsert per table, and empties the log, in one transaction: many
- * changes of one (provider, model, customer) become one update per rollup row. Readers give the
- * same sums before and after.
+ * all-time rollups and empties the log, in one transaction: many changes of one (provider, model,
+ * customer) become one update per rollup row. The log is sorted and summed once, per day, into a
+ * scratch table that the three upserts read in that order; the monthly and all-time upserts add
+ * the days of one group one after the other, which sums them without sorting the log twice more
+ * (three GROUP BYs over the log were two thirds of a fold). Readers give the same sums before and after.
  */
 export function foldCustomerRollups(db: Db): void {
+  db.exec(`CREATE TEMP TABLE IF NOT EXISTS sdk_customers_fold (
+    provider TEXT NOT NULL, model TEXT NOT NULL, customer_id TEXT NOT NULL, day INTEGER NOT NULL,
+    rows INTEGER NOT NULL, cost_nano INTEGER NOT NULL, requests INTEGER NOT NULL, input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL,
+    PRIMARY KEY (provider, model, customer_id, day)
+  ) WITHOUT ROWID`);
   const add = ['rows', 'cost_nano', 'requests', 'input_tokens', 'output_tokens'].map((column) => `${column} = ${column} + excluded.${column}`).join(', ');
   // "WHERE true": an upsert's SELECT needs a WHERE clause before ON CONFLICT (SQLite's parsing ambiguity).
   const statements = [
-    `INSERT INTO sdk_customers_daily SELECT day, provider, model, customer_id, ${CUSTOMER_SUMS} FROM sdk_customers_pending WHERE true GROUP BY 1, 2, 3, 4 ON CONFLICT DO UPDATE SET ${add}`,
-    `INSERT INTO sdk_customers_monthly SELECT CAST(strftime('%s', day, 'unixepoch', 'start of month') AS INTEGER), provider, model, customer_id, ${CUSTOMER_SUMS}
-       FROM sdk_customers_pending WHERE true GROUP BY 1, 2, 3, 4 ON CONFLICT DO UPDATE SET ${add}`,
-    `INSERT INTO sdk_customers_totals SELECT provider, model, customer_id, ${CUSTOMER_SUMS} FROM sdk_customers_pending WHERE true GROUP BY 1, 2, 3 ON CONFLICT DO UPDATE SET ${add}`,
+    `INSERT INTO ${FOLD_GROUPS} SELECT provider, model, customer_id, day, ${CUSTOMER_SUMS} FROM sdk_customers_pending GROUP BY provider, model, customer_id, day`,
+    `INSERT INTO sdk_customers_daily SELECT day, provider, model, customer_id, ${CUSTOMER_COLUMNS_SUMMED} FROM ${FOLD_GROUPS} WHERE true ON CONFLICT DO UPDATE SET ${add}`,
+    `INSERT INTO sdk_customers_monthly SELECT CAST(strftime('%s', day, 'unixepoch', 'start of month') AS INTEGER), provider, model, customer_id, ${CUSTOMER_COLUMNS_SUMMED}
+       FROM ${FOLD_GROUPS} WHERE true ON CONFLICT DO UPDATE SET ${add}`,
+    `INSERT INTO sdk_customers_totals SELECT provider, model, customer_id, ${CUSTOMER_COLUMNS_SUMMED} FROM ${FOLD_GROUPS} WHERE true ON CONFLICT DO UPDATE SET ${add}`,
+    `DELETE FROM ${FOLD_GROUPS}`,
     'DELETE FROM sdk_customers_pending',
   ].map((sql) => cachedStatement(db, sql));
   // Inside a batch's transaction this is a savepoint of it.

@@ -9,21 +9,8 @@ import type { IngestEvent } from './schema.js';
 const HOUR = 3_600;
 const DAY = 86_400;
 
-interface PricedEvent extends IngestEvent {
-  costNano: bigint;
-  unpriced: boolean;
-}
-
 /** Prices shared by every batch: the estimator learns each model's per-token prices once a day. */
 const estimate = createCostEstimator();
-
-/** Prices each event from the bundled price table at its own time (exactly as estimateCostNano does). */
-function priceEvents(events: readonly IngestEvent[]): PricedEvent[] {
-  return events.map((event) => {
-    const price = estimate(event.provider, event.model, event, new Date(event.occurredAt * 1000));
-    return { ...event, costNano: price ?? 0n, unpriced: price === null };
-  });
-}
 
 /**
  * Where billing is the truth for a provider's SDK rows: all of them while it has a billing key;
@@ -43,35 +30,67 @@ function billedBefore(db: Db, provider: ProviderId, billedProviders: readonly Pr
   return ends.length > 0 ? Math.max(...ends) : Number.MIN_SAFE_INTEGER;
 }
 
-/** The sums of a group of new events, as the hourly tables add them. */
-interface EventSums {
+/** The new events of one (hour, provider, model), summed from its customer hours, as `usage` adds them. */
+interface ModelHour {
+  hour: number;
+  provider: ProviderId;
+  model: string;
   requests: number;
-  failed: number;
   inputTokens: number;
   cachedInputTokens: number;
   cacheWriteTokens: number;
   outputTokens: number;
   costNano: bigint;
   unpriced: number;
+}
+
+/** The new events of one (hour, provider, model, customer, feature), summed as the hourly tables add them. */
+interface CustomerHour extends ModelHour {
+  customerId: string;
+  feature: string;
+  failed: number;
   latencyMs: number;
 }
 
-type Groups = Map<string, { key: Record<string, string | number>; sums: EventSums }>;
+/** Adds a new event, priced `price` (null: unpriced), to its customer hour, which it creates on the hour's first event. */
+function addToCustomerHour(groups: Map<string, CustomerHour>, event: IngestEvent, price: bigint | null): void {
+  const hour = event.occurredAt - (event.occurredAt % HOUR);
+  const key = `${hour}\u0000${event.provider}\u0000${event.model}\u0000${event.customerId}\u0000${event.feature}`;
+  let group = groups.get(key);
+  if (!group) {
+    group = { hour, provider: event.provider, model: event.model, customerId: event.customerId, feature: event.feature, requests: 0, failed: 0, inputTokens: 0, cachedInputTokens: 0, cacheWriteTokens: 0, outputTokens: 0, costNano: 0n, unpriced: 0, latencyMs: 0 };
+    groups.set(key, group);
+  }
+  group.requests++;
+  if (event.status < 200 || event.status >= 300) group.failed++;
+  group.inputTokens += event.inputTokens;
+  group.cachedInputTokens += event.cachedInputTokens;
+  group.cacheWriteTokens += event.cacheWriteTokens;
+  group.outputTokens += event.outputTokens;
+  if (price === null) group.unpriced++;
+  else group.costNano += price;
+  group.latencyMs += event.latencyMs;
+}
 
-/** Adds an event to the group `id` names, creating the group (with the columns `key()` gives) on its first event. */
-function addEvent(groups: Groups, id: string, key: () => Record<string, string | number>, event: PricedEvent): void {
-  let group = groups.get(id);
-  if (!group) groups.set(id, (group = { key: key(), sums: { requests: 0, failed: 0, inputTokens: 0, cachedInputTokens: 0, cacheWriteTokens: 0, outputTokens: 0, costNano: 0n, unpriced: 0, latencyMs: 0 } }));
-  const sums = group.sums;
-  sums.requests++;
-  sums.failed += event.status >= 200 && event.status < 300 ? 0 : 1;
-  sums.inputTokens += event.inputTokens;
-  sums.cachedInputTokens += event.cachedInputTokens;
-  sums.cacheWriteTokens += event.cacheWriteTokens;
-  sums.outputTokens += event.outputTokens;
-  sums.costNano += event.costNano;
-  sums.unpriced += event.unpriced ? 1 : 0;
-  sums.latencyMs += event.latencyMs;
+/** The customer hours summed per (hour, provider, model). */
+function modelHours(customerHours: Iterable<CustomerHour>): Iterable<ModelHour> {
+  const groups = new Map<string, ModelHour>();
+  for (const { hour, provider, model, requests, inputTokens, cachedInputTokens, cacheWriteTokens, outputTokens, costNano, unpriced } of customerHours) {
+    const key = `${hour}\u0000${provider}\u0000${model}`;
+    const group = groups.get(key);
+    if (!group) {
+      groups.set(key, { hour, provider, model, requests, inputTokens, cachedInputTokens, cacheWriteTokens, outputTokens, costNano, unpriced });
+      continue;
+    }
+    group.requests += requests;
+    group.inputTokens += inputTokens;
+    group.cachedInputTokens += cachedInputTokens;
+    group.cacheWriteTokens += cacheWriteTokens;
+    group.outputTokens += outputTokens;
+    group.costNano += costNano;
+    group.unpriced += unpriced;
+  }
+  return groups.values();
 }
 
 /**
@@ -96,8 +115,7 @@ function idBytes(id: string): Buffer {
 const ADD_TO_CUSTOMER_HOUR_SQL = `
   INSERT INTO sdk_usage_hourly (hour, provider, model, customer_id, feature, requests, failed_requests, input_tokens,
     cached_input_tokens, cache_write_tokens, output_tokens, cost_nano, unpriced_requests, latency_ms_total, updated_at)
-  VALUES (@hour, @provider, @model, @customerId, @feature, @requests, @failed, @inputTokens,
-    @cachedInputTokens, @cacheWriteTokens, @outputTokens, @costNano, @unpriced, @latencyMs, @now)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
   ON CONFLICT (hour, provider, model, customer_id, feature) DO UPDATE SET
     requests = requests + excluded.requests, failed_requests = failed_requests + excluded.failed_requests,
     input_tokens = input_tokens + excluded.input_tokens, cached_input_tokens = cached_input_tokens + excluded.cached_input_tokens,
@@ -108,8 +126,7 @@ const ADD_TO_CUSTOMER_HOUR_SQL = `
 const ADD_TO_USAGE_SQL = `
   INSERT INTO usage (provider, source, bucket_start, bucket_end, bucket_width, model, project, api_key_id, line_item, requests,
     input_tokens, cached_input_tokens, cache_write_tokens, output_tokens, cost_nano, cost_kind, superseded, unpriced, updated_at)
-  VALUES (@provider, 'sdk', @hour, @hour + ${HOUR}, '1h', @model, '', '', '', @requests,
-    @inputTokens, @cachedInputTokens, @cacheWriteTokens, @outputTokens, @costNano, 'estimated', @superseded, @anyUnpriced, @now)
+  VALUES (?, 'sdk', ?, ?, '1h', ?, '', '', '', ?, ?, ?, ?, ?, ?, 'estimated', ?, ?, ?)
   ON CONFLICT (provider, source, bucket_start, model, project, api_key_id, line_item) DO UPDATE SET
     requests = requests + excluded.requests, input_tokens = input_tokens + excluded.input_tokens,
     cached_input_tokens = cached_input_tokens + excluded.cached_input_tokens, cache_write_tokens = cache_write_tokens + excluded.cache_write_tokens,
@@ -127,35 +144,35 @@ const ADD_TO_USAGE_SQL = `
  * folded once CUSTOMER_FOLD_THRESHOLD of them have gathered (see foldCustomerRollups).
  */
 export function writeSdkBatches(db: Db, batches: ReadonlyArray<readonly IngestEvent[]>, options: { billedProviders: readonly ProviderId[]; nowSec: number }): IngestResult[] {
-  const priced = batches.map(priceEvents);
+  const { nowSec } = options;
+  // Priced before the write lock is taken: the first event of a model on a day loads the price table or learns its prices.
+  const prices = batches.map((events) => events.map((event) => estimate(event.provider, event.model, event, new Date(event.occurredAt * 1000))));
   const insertEventId = cachedStatement(db, INSERT_EVENT_ID_SQL);
   return db.transaction(() => {
     // Ids past the retention leave as new ones come (an index seek that finds nothing, mostly).
-    cachedStatement(db, PRUNE_EVENT_IDS_SQL).run(options.nowSec - EVENT_ID_RETENTION_DAYS * DAY);
-    const customerHours: Groups = new Map();
-    const modelHours: Groups = new Map();
-    const results = priced.map((events) => {
+    cachedStatement(db, PRUNE_EVENT_IDS_SQL).run(nowSec - EVENT_ID_RETENTION_DAYS * DAY);
+    const customerHours = new Map<string, CustomerHour>();
+    const results = batches.map((events, batch) => {
+      const eventPrices = prices[batch]!;
       let inserted = 0;
-      for (const event of events) {
-        if (insertEventId.run(idBytes(event.id), options.nowSec).changes === 0) continue;
+      for (let i = 0; i < events.length; i++) {
+        const event = events[i]!;
+        if (insertEventId.run(idBytes(event.id), nowSec).changes === 0) continue;
         inserted++;
-        const hour = event.occurredAt - (event.occurredAt % HOUR);
-        const modelHour = `${hour}\u0000${event.provider}\u0000${event.model}`;
-        addEvent(modelHours, modelHour, () => ({ hour, provider: event.provider, model: event.model }), event);
-        addEvent(customerHours, `${modelHour}\u0000${event.customerId}\u0000${event.feature}`, () => ({ hour, provider: event.provider, model: event.model, customerId: event.customerId, feature: event.feature }), event);
+        addToCustomerHour(customerHours, event, eventPrices[i] as bigint | null);
       }
       return { received: events.length, inserted, duplicates: events.length - inserted };
     });
-    const addToCustomerHour = cachedStatement(db, ADD_TO_CUSTOMER_HOUR_SQL);
-    for (const { key, sums } of customerHours.values()) addToCustomerHour.run({ ...key, ...sums, now: options.nowSec });
-
+    const addToCustomerHourRow = cachedStatement(db, ADD_TO_CUSTOMER_HOUR_SQL);
+    for (const group of customerHours.values()) {
+      addToCustomerHourRow.run(group.hour, group.provider, group.model, group.customerId, group.feature, group.requests, group.failed, group.inputTokens, group.cachedInputTokens, group.cacheWriteTokens, group.outputTokens, group.costNano, group.unpriced, group.latencyMs, nowSec);
+    }
     const cutoffs = new Map<ProviderId, number>();
     const addToUsage = cachedStatement(db, ADD_TO_USAGE_SQL);
-    for (const { key, sums } of modelHours.values()) {
-      const provider = key['provider'] as ProviderId;
-      let cutoff = cutoffs.get(provider);
-      if (cutoff === undefined) cutoffs.set(provider, (cutoff = billedBefore(db, provider, options.billedProviders)));
-      addToUsage.run({ ...key, ...sums, superseded: (key['hour'] as number) < cutoff ? 1 : 0, anyUnpriced: sums.unpriced > 0 ? 1 : 0, now: options.nowSec });
+    for (const group of modelHours(customerHours.values())) {
+      let cutoff = cutoffs.get(group.provider);
+      if (cutoff === undefined) cutoffs.set(group.provider, (cutoff = billedBefore(db, group.provider, options.billedProviders)));
+      addToUsage.run(group.provider, group.hour, group.hour + HOUR, group.model, group.requests, group.inputTokens, group.cachedInputTokens, group.cacheWriteTokens, group.outputTokens, group.costNano, group.hour < cutoff ? 1 : 0, group.unpriced > 0 ? 1 : 0, nowSec);
     }
     if (pendingCustomerChanges(db) >= CUSTOMER_FOLD_THRESHOLD) foldCustomerRollups(db);
     return results;

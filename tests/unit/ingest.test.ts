@@ -8,12 +8,12 @@ import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { spendByProvider } from '../../core/api/spend-queries.js';
 import { createBudget, listBudgets } from '../../core/budgets/budgets.js';
-import { startHttpServer, type RunningServer } from '../../core/http/server.js';
+import { startHttpServer, type HttpError, type RunningServer } from '../../core/http/server.js';
 import { scheduleAfterIngest } from '../../core/ingest/after-batch.js';
 import { createGroupWriter, MAX_GROUP_EVENTS } from '../../core/ingest/group-writer.js';
 import { pendingCustomerChanges, queryCustomerSeries, queryCustomerTotals } from '../../core/ingest/customers.js';
 import { ingestRoute } from '../../core/ingest/route.js';
-import type { IngestEvent } from '../../core/ingest/schema.js';
+import { parseIngestBody, type IngestEvent } from '../../core/ingest/schema.js';
 import { EVENT_ID_RETENTION_DAYS, syncSdkSpendWithBilling, writeSdkEvents } from '../../core/ingest/store.js';
 import { silentLogger } from '../../core/log.js';
 import { queryPeriodSpend } from '../../core/metrics/period-spend.js';
@@ -117,6 +117,46 @@ describe('ingest validation', () => {
     const res = await post({ events: Array.from({ length: 1000 }, (_, n) => ({ ...event(n + 1), region: 'eu' })), sdkVersion: '9.9' });
     expect(res.status).toBe(200);
     expect(JSON.parse(res.text)).toEqual({ received: 1000, inserted: 1000, duplicates: 0 });
+  });
+  it('reads an ordinary batch quickly exactly as the schema does: the same events, or the same first problem', () => {
+    // An event with a lone surrogate is valid but never on the fast path, so a batch holding one is
+    // validated by the schema alone: each variant is parsed on its own (fast path when plainly
+    // valid) and ahead of that event (schema), and both must give the same result.
+    const schemaOnly = event(99, { model: 'gpt-4o-mini\ud800' });
+    const parse = (events: unknown[]): unknown => {
+      try {
+        return parseIngestBody(Buffer.from(JSON.stringify({ events })), NOW_MS)[0];
+      } catch (err) {
+        return `${(err as HttpError).status} ${(err as Error).message}`;
+      }
+    };
+    const variants: Array<Record<string, unknown>> = [
+      ...[id(1), id(2).toUpperCase(), 'retry-1', `{${id(3)}}`, 7].map((value) => ({ id: value })),
+      ...['openai', 'anthropic', 'openrouter', 'mistral', 'OpenAI', null].map((value) => ({ provider: value })),
+      ...['gpt-4o', '  gpt-4o  ', '\u00a0gpt-4o\u2028', '', '   ', 'a\tb', 'ok\u007f', 'x'.repeat(200), 'x'.repeat(201), ` ${'x'.repeat(200)} `, 5, null].map((value) => ({ model: value })),
+      ...[0, 1.5, -1, -0, '12', null, 1e10, 1e10 + 1, 2 ** 53].map((value) => ({ inputTokens: value, cachedInputTokens: 0 })),
+      ...[0, 1.5, -1, '3', null].map((value) => ({ outputTokens: value })),
+      ...[undefined, 0, 100, null, 1.5, 100_000].map((value) => ({ cacheWriteTokens: value })),
+      { cachedInputTokens: 600, cacheWriteTokens: 401 },
+      { cachedInputTokens: 600, cacheWriteTokens: 400 },
+      ...[0, 86_400_000, 86_400_001, 2.5, '800'].map((value) => ({ latencyMs: value })),
+      ...[0, 429, 599, 600, -1, 200.5].map((value) => ({ status: value })),
+      ...[undefined, null, '', '  ', ' acme ', 'a\nb', 'c'.repeat(256), 'c'.repeat(257), 42].map((value) => ({ customerId: value })),
+      ...[undefined, null, '', ' chat ', 'f\u0000', 'f'.repeat(128), 'f'.repeat(129), false].map((value) => ({ feature: value })),
+      ...['2026-11-18T10:20:00Z', '2026-11-18T12:20:00+02:00', '2026-11-18T10:20:00.123456789Z', '2026-11-18 10:20', '2026-02-30T00:00:00Z', '2026-11-18T10:20:00', '2026-11-18T10:20:00z', '2026-11-18T15:00:00Z', 1_763_460_000].map((value) => ({ timestamp: value })),
+      { region: 'eu' },
+    ];
+    let accepted = 0;
+    for (const fields of variants) {
+      const candidate = { ...event(1, { inputTokens: 1000, cachedInputTokens: 100 }), ...fields };
+      const fast = parse([candidate]);
+      expect(parse([candidate, schemaOnly]), JSON.stringify(fields)).toEqual(fast);
+      if (typeof fast !== 'string') accepted++;
+    }
+    for (const notAnEvent of [null, [], 'event', 3]) expect(parse([notAnEvent])).toEqual(parse([notAnEvent, schemaOnly]));
+    // Both outcomes were exercised: the comparison above is not between two refusals only.
+    expect(accepted).toBeGreaterThan(30);
+    expect(variants.length - accepted).toBeGreaterThan(30);
   });
 });
 
