@@ -1,3 +1,4 @@
+import { newEventId } from './event-id.js';
 import {
   CONTROL_CHARACTERS,
   INGEST_PATH,
@@ -143,7 +144,7 @@ export function toWireEvent(event: TrackEvent, now: number = Date.now()): WireEv
   if (Number.isNaN(at.getTime())) return 'timestamp is not a date';
   if (event.id !== undefined && !(typeof event.id === 'string' && UUID_PATTERN.test(event.id))) return 'id must be a UUID';
   return {
-    id: event.id ?? globalThis.crypto.randomUUID(),
+    id: event.id ?? newEventId(now),
     provider,
     model,
     inputTokens: inputTokens as number,

@@ -4,8 +4,8 @@
  * a year of usage, then the benchmark checks that every event was stored and that the scrape's
  * per-customer families grew by exactly the ingested requests (the rollups are current).
  */
-import { randomUUID } from 'node:crypto';
 import autocannon from 'autocannon';
+import { newEventId } from '../../sdk/event-id.js';
 import { INGEST_PATH } from '../../sdk/wire.js';
 import { ensureDataset, workCopy } from '../datasets.js';
 import { httpOk, startServe, TOKENS } from '../server.js';
@@ -40,13 +40,13 @@ const MODELS = [
 const FEATURES = ['chat', 'search', 'summarize', 'classify'];
 
 /** One batch body: `size` SDK events of the last hour, as the SDK sends them. */
-function batchBody(size: number, nowMs: number): Buffer {
+export function batchBody(size: number, nowMs: number): Buffer {
   const events = [];
   for (let i = 0; i < size; i++) {
     const target = MODELS[Math.floor(Math.random() * MODELS.length)]!;
     const inputTokens = 50 + Math.floor(Math.random() * 20_000);
     events.push({
-      id: randomUUID(),
+      id: newEventId(),
       provider: target.provider,
       model: target.model,
       inputTokens,

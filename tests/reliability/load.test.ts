@@ -8,11 +8,11 @@
  * issue's full figures — a 1 M-row database, 1 000 scrapes/s for 30 s, 10 000 events/s for 60 s —
  * run with LLMETER_SOAK=1. Scrapes accept gzip, as Prometheus does; the burst asks for plain text.
  */
-import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon from 'autocannon';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../core/store/db.js';
+import { newEventId } from '../../sdk/event-id.js';
 import { generateTruth, startProviderFake, type ProviderFake } from '../fakes/providers.js';
 import { startLlmeter, type ServeProcess } from '../support/cli.js';
 import { tempDir } from '../support/temp.js';
@@ -127,7 +127,7 @@ describe(`load on llmeter serve (${SOAK ? 'soak' : 'short'}: ${PLAN.rows} rows)`
     for (let b = 0; b < batches; b++) {
       await sleep(Math.max(0, started + b * interval - Date.now()));
       const events = Array.from({ length: BATCH }, (_, i) => ({
-        id: randomUUID(),
+        id: newEventId(),
         provider: 'openai',
         model: 'gpt-4o-mini-2024-07-18',
         inputTokens: 100 + ((b * BATCH + i) % 1000),

@@ -3,7 +3,6 @@
  * prove nothing was lost or counted twice (totals against the fakes' truth, natural keys, integrity).
  */
 import { spawnSync } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -11,6 +10,7 @@ import Database from 'better-sqlite3';
 import { expect } from 'vitest';
 import { querySeriesTotals } from '../../core/metrics/snapshot.js';
 import { DB_FILE, type Db } from '../../core/store/db.js';
+import { newEventId } from '../../sdk/event-id.js';
 import { PROVIDER_IDS, PROVIDERS, type ProviderId } from '../../shared/providers.js';
 import { expectedTotals, FAKE_KEYS, type FakeTruth, type ModelTotals, type ProviderFake } from '../fakes/providers.js';
 
@@ -145,7 +145,7 @@ export function sdkEvents(count: number, options: { startSec: number; model?: st
   return Array.from({ length: count }, (_, i) => {
     const n = ++eventCounter;
     return {
-      id: randomUUID(),
+      id: newEventId(),
       provider: options.provider ?? 'openai',
       model: options.model ?? 'gpt-4o-mini-2024-07-18',
       inputTokens: 1000 + (n % 97),

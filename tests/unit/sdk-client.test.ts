@@ -97,7 +97,8 @@ describe('LLMeter client', () => {
     await llmeter.flush();
     expect(received).toHaveLength(3);
     expect(new Set(received.map((r) => r.body)).size).toBe(1);
-    expect(received[0]!.events.map((e) => e.id)).toEqual([expect.stringMatching(/^[0-9a-f-]{36}$/), expect.stringMatching(/^[0-9a-f-]{36}$/)]);
+    const uuidV7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+    expect(received[0]!.events.map((e) => e.id)).toEqual([expect.stringMatching(uuidV7), expect.stringMatching(uuidV7)]);
     expect(llmeter.stats()).toMatchObject({ sent: 2, queued: 0 });
   });
 
