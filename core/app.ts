@@ -6,16 +6,17 @@ import { uiApiRoutes } from './api/ui-routes.js';
 import { listBudgets } from './budgets/budgets.js';
 import { createBudgetAlerter, type BudgetAlerter } from './budgets/evaluate.js';
 import { headlessNotifier, type Notifier } from './budgets/notifiers.js';
+import { createPeriodSpendReader } from './budgets/store.js';
 import type { CoreConfig } from './config.js';
 import { exportRoute } from './export/route.js';
 import { alertsRoute } from './http/alerts-route.js';
-import { customerTotalsSource, queryCustomerSeries } from './ingest/customers.js';
+import { customerTotalsSource, foldCustomerRollups, queryCustomerSeries } from './ingest/customers.js';
 import { scheduleAfterIngest } from './ingest/after-batch.js';
 import { ingestRoute } from './ingest/route.js';
 import { syncSdkSpendWithBilling } from './ingest/store.js';
 import { generateToken } from './http/auth.js';
 import { healthRoute } from './http/health-route.js';
-import { metricsRoutes } from './http/metrics-route.js';
+import { createMetricsEndpoint } from './http/metrics-route.js';
 import { startHttpServer, type Route, type RunningServer } from './http/server.js';
 import type { SecretStore } from './keys/keychain.js';
 import { resolveProviderCredentials, resolveServiceToken, type ProviderCredential } from './keys/credentials.js';
@@ -149,7 +150,13 @@ export async function startCore(deps: CoreDeps, extraRoutes: (core: Pick<CoreApp
   settingsStore.onChange(() => settingsRevision++);
   const notifier = deps.alerts?.notifier ?? headlessNotifier(deps.log, () => alertSettings().webhookUrl);
   const budgetAlerts = createBudgetAlerter({ db, notifier, log: deps.log, now, settings: alertSettings });
-  const afterIngest = scheduleAfterIngest({ db, evaluateBudgets: () => void budgetAlerts.evaluate(), log: deps.log });
+  const afterIngest = scheduleAfterIngest({
+    db,
+    evaluateBudgets: () => void budgetAlerts.evaluate(),
+    // Folding changes no reported number: renderings made before it stay current.
+    fold: () => metrics.unchangedBy(() => foldCustomerRollups(db)),
+    log: deps.log,
+  });
   listeners.push(() => {
     budgetAlerts.evaluate();
   });
@@ -168,7 +175,33 @@ export async function startCore(deps: CoreDeps, extraRoutes: (core: Pick<CoreApp
   const reloadCredentials = async (): Promise<void> => {
     if (!deps.demo) credentials = await resolveProviderCredentials(deps.env, deps.secretStore, deps.log);
     syncSdkSpendWithBilling(db, configured());
+    metrics.dataWritten();
   };
+  const metrics = createMetricsEndpoint(
+    {
+      load: (window) => {
+        const nowMs = now();
+        // Budgets and period spend read the same day, week and month: each once (periods first, see PeriodSpendReader).
+        const periodSpend = createPeriodSpendReader(db);
+        const periods = queryPeriodSpend(db, nowMs, periodSpend);
+        return {
+          series: querySeriesTotals(db, window),
+          budgets: listBudgets(db, nowMs, periodSpend),
+          periods,
+          // Demo data was polled by no key: report every provider it holds.
+          providers: providerSync(listSyncStates(db), deps.demo ? null : configured()),
+          customers: queryCustomerSeries(db, window, settingsStore.get().sdk.customerCardinalityCap),
+          version: VERSION,
+        };
+      },
+      version: () => `${dataChangeToken(db)}|${configured().join(',')}|${settingsRevision}`,
+      windowKey: (window) => windowSelectionKey(db, window),
+    },
+    deps.now,
+  );
+  // Renders recently scraped queries again after this process's own writes, before the next scrape asks.
+  dataListeners.push(() => metrics.dataWritten());
+  settingsStore.onChange(() => metrics.dataWritten());
   const api = createApiService({
     ...apiHost,
     customers: apiHost.customers ?? customerTotalsSource(db, now),
@@ -180,7 +213,10 @@ export async function startCore(deps: CoreDeps, extraRoutes: (core: Pick<CoreApp
     reloadCredentials,
     pollNow: () => scheduler.runNow(),
     backfillProgress: (provider) => backfill.get(provider) ?? null,
-    evaluateBudgets: () => void budgetAlerts.evaluate(),
+    evaluateBudgets: () => {
+      budgetAlerts.evaluate();
+      metrics.dataWritten();
+    },
     demo: deps.demo === true,
     now,
   });
@@ -194,22 +230,7 @@ export async function startCore(deps: CoreDeps, extraRoutes: (core: Pick<CoreApp
       tokens,
       log: deps.log,
       routes: [
-        ...metricsRoutes(
-          {
-            load: (window) => ({
-              series: querySeriesTotals(db, window),
-              budgets: listBudgets(db, now()),
-              periods: queryPeriodSpend(db, now()),
-              // Demo data was polled by no key: report every provider it holds.
-              providers: providerSync(listSyncStates(db), deps.demo ? null : configured()),
-              customers: queryCustomerSeries(db, window, settingsStore.get().sdk.customerCardinalityCap),
-              version: VERSION,
-            }),
-            version: () => `${dataChangeToken(db)}|${configured().join(',')}|${settingsRevision}`,
-            windowKey: (window) => windowSelectionKey(db, window),
-          },
-          deps.now,
-        ),
+        ...metrics.routes,
         healthRoute(db, configured, VERSION),
         alertsRoute(db),
         exportRoute(db, now),
@@ -228,6 +249,7 @@ export async function startCore(deps: CoreDeps, extraRoutes: (core: Pick<CoreApp
       fallback: dashboardFiles({ rendererDir: rendererDir ?? defaultRendererDir(), uiToken: tokens.ui }),
     });
   } catch (err) {
+    metrics.close();
     await scheduler.stop();
     db.close();
     throw err;
@@ -253,6 +275,7 @@ export async function startCore(deps: CoreDeps, extraRoutes: (core: Pick<CoreApp
     api,
     async close() {
       afterIngest.cancel();
+      metrics.close();
       await scheduler.stop();
       await server.close();
       db.close();

@@ -3,6 +3,7 @@
  * queries, against a `llmeter serve` process on a copy of a generated dataset, each beside the
  * naive baseline (every row read and aggregated in JS) on the same file.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import path from 'node:path';
 import { parseTimeWindow } from '../../shared/time-range.js';
@@ -11,6 +12,7 @@ import { ensureDataset, workCopy } from '../datasets.js';
 import { costSamples, naiveScrape, naiveSeriesTotals, naiveSpendSeries, type NaiveTotals } from '../naive.js';
 import { httpOk, startServe, TOKENS } from '../server.js';
 import { currentLoad, repeat, round, type Timing } from '../stats.js';
+import { batchBody } from './ingest.js';
 
 /** A measured figure beside its baseline from the same run. */
 export interface Comparison {
@@ -41,6 +43,15 @@ const WINDOWS: Array<{ label: string; from: string | null }> = [
 ];
 
 const OURS = { warmup: 10, runs: 300, budgetMs: 15_000 };
+/** Each run waits seconds after its batch: fewer runs. */
+const AFTER_APP_WRITE = { warmup: 2, runs: 15, budgetMs: 30_000 };
+/**
+ * How long after its own write the app is scraped, drawn anew for each run: Prometheus scrapes on
+ * its own clock, so its next scrape lands anywhere from moments to an interval after a poll or an
+ * SDK batch. A fixed delay would always meet, or always miss, the work the app does at fixed times
+ * after a batch (the customer-rollup fold, after 1 s of quiet).
+ */
+const SCRAPE_AFTER_APP_WRITE_MS = { min: 250, max: 2_500 };
 const BASELINE = { warmup: 1, runs: 10, budgetMs: 20_000 };
 
 /** Whether our cost samples equal the baseline's sums to the metric's precision (1e-6 USD). */
@@ -79,9 +90,19 @@ export async function benchScrape(size: string, options: { dashboard: boolean; l
       const ours = await repeat(scrape, OURS);
       // Right after a write: another connection commits before every scrape, so each one renders.
       const afterWrite = await repeat(scrape, OURS, () => touch.run());
+      // After a write by the app itself: an SDK batch of 500 events stored by the server, then the scrape 0.25–2.5 s later.
+      const afterAppWrite = await repeat(scrape, AFTER_APP_WRITE, async () => {
+        await httpOk(`${server.url}/api/v1/ingest`, { method: 'POST', token: TOKENS.ingest, body: batchBody(500, Date.now()) });
+        await sleep(SCRAPE_AFTER_APP_WRITE_MS.min + Math.random() * (SCRAPE_AFTER_APP_WRITE_MS.max - SCRAPE_AFTER_APP_WRITE_MS.min));
+      });
       const baseline = await repeat(() => naiveScrape(reader, fromSec, toSec), BASELINE);
       const common = { dataset: size, rows: info.rows, models: info.models, series: baselineTotals.size, baseline, load, totalsAgree: agree(costSamples(text), baselineTotals) };
-      for (const [query, timing] of [[`metrics ${window.label}`, ours], [`metrics ${window.label}, after a write`, afterWrite]] as const) {
+      const figures = [
+        [`metrics ${window.label}`, ours],
+        [`metrics ${window.label}, after a write`, afterWrite],
+        [`metrics ${window.label}, after an in-app write`, afterAppWrite],
+      ] as const;
+      for (const [query, timing] of figures) {
         const entry = { ...common, query, ours: timing, speedup: round(baseline.medianMs / timing.medianMs, 1) };
         result.scrape.push(entry);
         options.log(`  ${size} scrape ${query.slice('metrics '.length)}: p50 ${timing.medianMs} ms, p99 ${timing.p99Ms} ms; baseline p50 ${baseline.medianMs} ms (${entry.speedup}x); totals agree: ${entry.totalsAgree}`);

@@ -8,7 +8,7 @@ import { validateBudgetInput } from '../../shared/budget-math.js';
 import type { Db } from '../store/db.js';
 import { listStoredAlerts, rearmUntrueAlerts, type StoredAlert } from './alert-store.js';
 import { budgetState, listBudgetStates } from './status.js';
-import { deleteStoredBudget, getStoredBudget, insertBudget, replaceBudget } from './store.js';
+import { deleteStoredBudget, getStoredBudget, insertBudget, replaceBudget, type PeriodSpendReader } from './store.js';
 
 /** No budget has this id; the message says so in words. */
 export class BudgetNotFoundError extends Error {
@@ -17,9 +17,9 @@ export class BudgetNotFoundError extends Error {
   }
 }
 
-/** `listBudgets`: every budget and where it stands in its current period. */
-export function listBudgets(db: Db, nowMs: number): BudgetStatus[] {
-  return listBudgetStates(db, nowMs).map((state) => state.status);
+/** `listBudgets`: every budget and where it stands in its current period; `reader` shares period reads with the caller's other queries of the same moment. */
+export function listBudgets(db: Db, nowMs: number, reader?: PeriodSpendReader): BudgetStatus[] {
+  return listBudgetStates(db, nowMs, reader).map((state) => state.status);
 }
 
 /** `createBudget`: validates and stores a budget. Throws BudgetInputError (shared/budget-math.ts). */

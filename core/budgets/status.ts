@@ -11,7 +11,7 @@ import {
 } from '../../shared/budget-math.js';
 import { formatNanoAsDecimal } from '../../shared/money.js';
 import type { Db } from '../store/db.js';
-import { listStoredBudgets, queryScopeSpend, type StoredBudget } from './store.js';
+import { createPeriodSpendReader, listStoredBudgets, queryScopeSpend, type PeriodSpendReader, type StoredBudget } from './store.js';
 
 /** Where one budget stands, with the exact figures behind its BudgetStatus. */
 export interface BudgetState {
@@ -24,10 +24,10 @@ export interface BudgetState {
   status: BudgetStatus;
 }
 
-/** Evaluates one budget in the period containing `nowMs`. */
-export function budgetState(db: Db, budget: StoredBudget, nowMs: number): BudgetState {
+/** Evaluates one budget in the period containing `nowMs`; `reader` shares period reads with other budgets of the same moment. */
+export function budgetState(db: Db, budget: StoredBudget, nowMs: number, reader?: PeriodSpendReader): BudgetState {
   const bounds = periodBounds(budget.period, nowMs);
-  const spend = queryScopeSpend(db, budget.scope, bounds, previousPeriodBounds(budget.period, bounds));
+  const spend = queryScopeSpend(db, budget.scope, bounds, previousPeriodBounds(budget.period, bounds), reader);
   const forecast = forecastNano({ spentNano: spend.spentNano, previousNano: spend.previousNano, bounds, nowMs });
   const forecastToExceed = isForecastToExceed({
     spentNano: spend.spentNano,
@@ -62,7 +62,7 @@ export function budgetState(db: Db, budget: StoredBudget, nowMs: number): Budget
   };
 }
 
-/** Every budget's state at `nowMs`, oldest budget first. */
-export function listBudgetStates(db: Db, nowMs: number): BudgetState[] {
-  return listStoredBudgets(db).map((budget) => budgetState(db, budget, nowMs));
+/** Every budget's state at `nowMs`, oldest budget first; each period is read once for all of them (and for whoever else shares `reader`). */
+export function listBudgetStates(db: Db, nowMs: number, reader: PeriodSpendReader = createPeriodSpendReader(db)): BudgetState[] {
+  return listStoredBudgets(db).map((budget) => budgetState(db, budget, nowMs, reader));
 }

@@ -3,8 +3,10 @@ import { BudgetInputError, defaultBudgetName, type PeriodBounds, type ValidBudge
 import type { ProviderId } from '../../shared/providers.js';
 import type { UsageSource } from '../../shared/usage.js';
 import type { Db } from '../store/db.js';
-import { querySpendByProvider } from '../store/rollups.js';
+import { querySpendByProvider, type UsageFilter } from '../store/rollups.js';
 import { cachedStatement } from '../store/statements.js';
+
+type ProviderSpend = ReturnType<typeof querySpendByProvider>[number];
 
 const USAGE_SOURCES: readonly UsageSource[] = ['usage', 'cost', 'sdk'];
 
@@ -121,34 +123,72 @@ export interface ScopeSpend {
 }
 
 /**
- * Sums a scope's spend over the previous and current period from the rollups (the periods are
- * whole UTC days), counting spend exactly as the metrics do (SPEND_NANO_SQL: billed cost plus
- * estimates not yet superseded).
+ * Spend over budget periods, each read from the rollups once: what the budgets and the period spend
+ * of one moment share. A provider's spend is its row of the read of all providers when that read
+ * was made already (the period spend reads the current day, week and month of all providers), and a
+ * read of its own rows otherwise, which is cheaper (the previous week of one provider: 1.5 ms at 1M
+ * rows, of all: 2.3 ms; summing every group to share reads measured several times slower). Valid
+ * while nothing is written: make one per reading, and read the period spend first.
  */
-export function queryScopeSpend(db: Db, scope: BudgetScope, current: PeriodBounds, previous: PeriodBounds): ScopeSpend {
-  const columns = scopeColumns(scope);
-  const filter = { provider: columns.provider, model: columns.model, project: columns.project };
-  const spend = (bounds: PeriodBounds): { cost: bigint; estimated: bigint } =>
-    querySpendByProvider(db, bounds.startMs / 1000, bounds.endMs / 1000, filter).reduce((sum, row) => ({ cost: sum.cost + row.cost_nano, estimated: sum.estimated + row.estimated_nano }), { cost: 0n, estimated: 0n });
-  const thisPeriod = spend(current);
-  const previousStart = previous.startMs / 1000;
+export interface PeriodSpendReader {
+  /** As querySpendByProvider answers: per provider with rows in [start, end) that the filter selects, ordered by provider. */
+  byProvider(bounds: PeriodBounds, filter?: UsageFilter): ProviderSpend[];
+  /** Whether the stored usage (of one provider, or of any) starts at or before `sec`. */
+  reachesBack(provider: string | null, sec: number): boolean;
+}
+
+/** A PeriodSpendReader over `db` as it is now. */
+export function createPeriodSpendReader(db: Db): PeriodSpendReader {
+  const reads = new Map<string, ProviderSpend[]>();
+  const earliest = new Map<string | null, number | null>();
+  const key = (bounds: PeriodBounds, filter: UsageFilter): string => JSON.stringify([bounds.startMs, bounds.endMs, filter.provider ?? null, filter.model ?? null, filter.project ?? null]);
   return {
-    spentNano: thisPeriod.cost,
-    estimatedNano: thisPeriod.estimated,
-    previousNano: reachesBack(db, columns.provider, previousStart) ? spend(previous).cost : null,
+    byProvider(bounds, filter = {}) {
+      if (filter.provider != null && filter.model == null && filter.project == null) {
+        const all = reads.get(key(bounds, {}));
+        if (all) return all.filter((row) => row.provider === filter.provider);
+      }
+      const readKey = key(bounds, filter);
+      let rows = reads.get(readKey);
+      if (!rows) reads.set(readKey, (rows = querySpendByProvider(db, bounds.startMs / 1000, bounds.endMs / 1000, filter)));
+      return rows;
+    },
+    reachesBack(provider, sec) {
+      if (!earliest.has(provider)) earliest.set(provider, earliestUsage(db, provider));
+      const first = earliest.get(provider)!;
+      return first !== null && first <= sec;
+    },
   };
 }
 
 /**
- * Whether the stored usage (of one provider, or of any) starts at or before `sec`. One index seek
- * per source: MIN over the primary key's (provider, source, bucket_start) prefix.
+ * Sums a scope's spend over the previous and current period from the rollups (the periods are
+ * whole UTC days), counting spend exactly as the metrics do (SPEND_NANO_SQL: billed cost plus
+ * estimates not yet superseded). Pass one `reader` to the budgets of one moment so they share reads.
  */
-function reachesBack(db: Db, provider: string | null, sec: number): boolean {
-  const earliest =
+export function queryScopeSpend(db: Db, scope: BudgetScope, current: PeriodBounds, previous: PeriodBounds, reader: PeriodSpendReader = createPeriodSpendReader(db)): ScopeSpend {
+  const columns = scopeColumns(scope);
+  const filter = { provider: columns.provider, model: columns.model, project: columns.project };
+  const spend = (bounds: PeriodBounds): { cost: bigint; estimated: bigint } =>
+    reader.byProvider(bounds, filter).reduce((sum, row) => ({ cost: sum.cost + row.cost_nano, estimated: sum.estimated + row.estimated_nano }), { cost: 0n, estimated: 0n });
+  const thisPeriod = spend(current);
+  return {
+    spentNano: thisPeriod.cost,
+    estimatedNano: thisPeriod.estimated,
+    previousNano: reader.reachesBack(columns.provider, previous.startMs / 1000) ? spend(previous).cost : null,
+  };
+}
+
+/**
+ * When the stored usage (of one provider, or of any) starts, or null when there is none. One index
+ * seek per source: MIN over the primary key's (provider, source, bucket_start) prefix.
+ */
+function earliestUsage(db: Db, provider: string | null): number | null {
+  return (
     provider === null
       ? cachedStatement(db, 'SELECT MIN(bucket_start) FROM usage').pluck().get()
       : cachedStatement(db, `SELECT MIN(first) FROM (${USAGE_SOURCES.map((source) => `SELECT MIN(bucket_start) AS first FROM usage WHERE provider = @provider AND source = '${source}'`).join(' UNION ALL ')})`)
           .pluck()
-          .get({ provider });
-  return earliest !== null && (earliest as number) <= sec;
+          .get({ provider })
+  ) as number | null;
 }

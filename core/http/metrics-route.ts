@@ -1,7 +1,7 @@
 import { parseTimeWindow, TimeRangeError } from '../../shared/time-range.js';
 import { renderMetrics } from '../metrics/exposition.js';
 import { buildMetricsRegistry, type MetricsSnapshot } from '../metrics/registry.js';
-import { createScrapeCache } from '../metrics/scrape-cache.js';
+import { createScrapeCache, type RenderedScrape } from '../metrics/scrape-cache.js';
 import type { TimeWindow } from '../../shared/time-range.js';
 import { HttpError, type Route } from './server.js';
 
@@ -40,28 +40,156 @@ export interface MetricsSource {
  */
 export const SCRAPE_REUSE_MS = 60_000;
 
+/** Queries scraped within this long are rendered ahead: after this process writes, and before their rendering ages out. */
+export const REFRESH_RECENT_MS = 120_000;
+
+/** A query is rendered ahead at most once per this long. */
+export const REFRESH_MIN_INTERVAL_MS = 1_000;
+
+/** How many queries are rendered ahead at most (the most recently scraped); as many as the scrape cache keeps. */
+const MAX_RECENT_QUERIES = 16;
+
+/** How long before its rendering ages out (SCRAPE_REUSE_MS) a recently scraped query is rendered again. */
+export const REFRESH_BEFORE_AGE_OUT_MS = 10_000;
+
 const DAY_MS = 86_400_000;
 
-/** `GET /api/v1/metrics` and its `/metrics` alias. */
-export function metricsRoutes(source: MetricsSource, now: () => number = Date.now): Route[] {
-  const cache = createScrapeCache({ version: () => source.version(), maxAgeMs: SCRAPE_REUSE_MS, now });
-  const handle: Route['handle'] = async ({ req, res, url }) => {
-    const from = url.searchParams.get('from');
-    const to = url.searchParams.get('to');
-    let window: TimeWindow;
+/** The metrics endpoint: its routes, and what the app tells it about its own writes. */
+export interface MetricsEndpoint {
+  routes: Route[];
+  /**
+   * This process committed a write that may change what scrapes report (a poll, SDK batches, a
+   * settings, budget or key change): the queries scraped recently are rendered again in the
+   * background, so that the next scrape, seconds later, finds a current rendering. A scrape never
+   * gets an older one: the data version is checked at every scrape, and one that arrives while a
+   * rendering of its version is under way joins it.
+   */
+  dataWritten(): void;
+  /** Runs a write that changes no reported number (see ScrapeCache.unchangedBy), keeping the renderings made before it. */
+  unchangedBy(write: () => void): void;
+  /** Stops rendering ahead (shutdown). */
+  close(): void;
+}
+
+/** A scrape's query as the scraper sends it: now-relative bounds are resolved when it is rendered. */
+interface MetricsQuery {
+  from: string | null;
+  to: string | null;
+  openMetrics: boolean;
+}
+
+interface RecentQuery {
+  query: MetricsQuery;
+  scrapes: number;
+  scrapedAt: number;
+  refreshedAt: number;
+  timer: NodeJS.Timeout | null;
+  dueAt: number;
+}
+
+/** How long renderings are reused, and how long before that a recently scraped query is rendered again (tests shorten them). */
+export interface ReuseTiming {
+  reuseMs: number;
+  refreshBeforeAgeOutMs: number;
+}
+
+/** `GET /api/v1/metrics` and its `/metrics` alias, with each query's rendering kept and rendered ahead (see MetricsEndpoint). */
+export function createMetricsEndpoint(
+  source: MetricsSource,
+  now: () => number = Date.now,
+  timing: ReuseTiming = { reuseMs: SCRAPE_REUSE_MS, refreshBeforeAgeOutMs: REFRESH_BEFORE_AGE_OUT_MS },
+): MetricsEndpoint {
+  const refreshAt = (scrape: RenderedScrape): number => scrape.renderedAt + timing.reuseMs - timing.refreshBeforeAgeOutMs;
+  const cache = createScrapeCache({ version: () => source.version(), maxAgeMs: timing.reuseMs, now });
+  const recent = new Map<string, RecentQuery>();
+  // Rendered ahead one at a time, each in its own turn of the event loop, so scrapes are served in between.
+  const queue = new Set<RecentQuery>();
+  let pumping = false;
+  let closed = false;
+
+  /**
+   * The rendering of a query at this moment: reused while current, rendered otherwise. The snapshot
+   * is read in the same tick as the cache reads the version, so a rendering is never older than the
+   * version it is kept under. (A registry per rendering: keeping registries and their 25 metric
+   * objects for reuse measured no faster at 1M rows, 8.6 ms either way; the samples cost, not the objects.)
+   */
+  const scrapeOf = (query: MetricsQuery, maxAgeMs?: number): Promise<RenderedScrape> => {
+    const nowMs = now();
+    const window = parseTimeWindow(query.from, query.to, nowMs);
+    const windowKey = source.windowKey?.(window) ?? `${window.fromSec}..${window.toSec}`;
+    const render = async (): Promise<{ contentType: string; text: string }> => {
+      const snapshot = source.load(window);
+      const registry = buildMetricsRegistry(() => snapshot, query.openMetrics);
+      return { contentType: registry.contentType, text: await renderMetrics(registry) };
+    };
+    return cache.get(JSON.stringify([windowKey, query.openMetrics, Math.floor(nowMs / DAY_MS)]), render, maxAgeMs);
+  };
+
+  const schedule = (entry: RecentQuery, atMs: number): void => {
+    if (closed || (entry.timer && entry.dueAt <= atMs)) return;
+    if (entry.timer) clearTimeout(entry.timer);
+    entry.dueAt = atMs;
+    entry.timer = setTimeout(() => {
+      entry.timer = null;
+      queue.add(entry);
+      pump();
+    }, Math.max(0, atMs - now())).unref();
+  };
+  const pump = (): void => {
+    if (pumping || closed) return;
+    const entry = queue.values().next().value;
+    if (!entry) return;
+    queue.delete(entry);
+    pumping = true;
+    void refresh(entry).finally(() => {
+      pumping = false;
+      setImmediate(pump).unref();
+    });
+  };
+  const refresh = async (entry: RecentQuery): Promise<void> => {
+    const key = recentKey(entry.query);
+    if (recent.get(key) !== entry) return;
+    if (now() - entry.scrapedAt > REFRESH_RECENT_MS) {
+      forget(key);
+      return;
+    }
+    entry.refreshedAt = now();
     try {
-      window = parseTimeWindow(from, to, now());
+      // A rendering about to age out is not reused: this is what renders it again before it does.
+      const scrape = await scrapeOf(entry.query, timing.reuseMs - timing.refreshBeforeAgeOutMs);
+      schedule(entry, refreshAt(scrape));
+    } catch {
+      // The next scrape renders (and reports) it; a failed rendering is not kept.
+    }
+  };
+
+  /** Remembers a query that repeats (scraped twice or more, as a scraper's are) for rendering ahead; a one-off query is not worth it. */
+  const noteScraped = (query: MetricsQuery, scrape: RenderedScrape): void => {
+    const key = recentKey(query);
+    const entry = recent.get(key) ?? { query, scrapes: 0, scrapedAt: 0, refreshedAt: Number.NEGATIVE_INFINITY, timer: null, dueAt: 0 };
+    entry.scrapes++;
+    entry.scrapedAt = now();
+    recent.delete(key);
+    recent.set(key, entry);
+    if (recent.size > MAX_RECENT_QUERIES) forget(recent.keys().next().value!);
+    if (entry.scrapes >= 2) schedule(entry, refreshAt(scrape));
+  };
+  const forget = (key: string): void => {
+    const entry = recent.get(key);
+    if (entry?.timer) clearTimeout(entry.timer);
+    recent.delete(key);
+  };
+
+  const handle: Route['handle'] = async ({ req, res, url }) => {
+    const query: MetricsQuery = { from: url.searchParams.get('from'), to: url.searchParams.get('to'), openMetrics: wantsOpenMetrics(req.headers.accept) };
+    let scrape: RenderedScrape;
+    try {
+      scrape = await scrapeOf(query);
     } catch (err) {
       if (err instanceof TimeRangeError) throw new HttpError(400, err.message);
       throw err;
     }
-    const openMetrics = wantsOpenMetrics(req.headers.accept);
-    const utcDay = Math.floor(now() / DAY_MS);
-    const windowKey = source.windowKey?.(window) ?? `${window.fromSec}..${window.toSec}`;
-    const scrape = await cache.get(JSON.stringify([windowKey, openMetrics, utcDay]), async () => {
-      const registry = buildMetricsRegistry(() => source.load(window), openMetrics);
-      return { contentType: registry.contentType, text: await renderMetrics(registry) };
-    });
+    noteScraped(query, scrape);
     const headers = { 'Content-Type': scrape.contentType, Vary: 'Accept-Encoding' };
     if (acceptsGzip(req.headers['accept-encoding'])) {
       const body = await scrape.gzipped();
@@ -72,8 +200,34 @@ export function metricsRoutes(source: MetricsSource, now: () => number = Date.no
     res.writeHead(200, { ...headers, 'Content-Length': scrape.body.length });
     res.end(scrape.body);
   };
-  return [
-    { method: 'GET', path: '/api/v1/metrics', auth: 'metrics', handle },
-    { method: 'GET', path: '/metrics', auth: 'metrics', handle },
-  ];
+
+  return {
+    routes: [
+      { method: 'GET', path: '/api/v1/metrics', auth: 'metrics', handle },
+      { method: 'GET', path: '/metrics', auth: 'metrics', handle },
+    ],
+    dataWritten() {
+      const nowMs = now();
+      for (const [key, entry] of recent) {
+        if (nowMs - entry.scrapedAt > REFRESH_RECENT_MS) forget(key);
+        else if (entry.scrapes >= 2) schedule(entry, Math.max(nowMs, entry.refreshedAt + REFRESH_MIN_INTERVAL_MS));
+      }
+    },
+    unchangedBy: (write) => cache.unchangedBy(write),
+    close() {
+      closed = true;
+      for (const entry of recent.values()) if (entry.timer) clearTimeout(entry.timer);
+      recent.clear();
+      queue.clear();
+    },
+  };
+}
+
+function recentKey(query: MetricsQuery): string {
+  return JSON.stringify([query.from, query.to, query.openMetrics]);
+}
+
+/** `GET /api/v1/metrics` and its `/metrics` alias (createMetricsEndpoint's routes, for hosts that do not render ahead). */
+export function metricsRoutes(source: MetricsSource, now: () => number = Date.now): Route[] {
+  return createMetricsEndpoint(source, now).routes;
 }

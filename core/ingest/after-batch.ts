@@ -20,7 +20,14 @@ export interface AfterIngest {
  * writeSdkBatches folds them past CUSTOMER_FOLD_THRESHOLD): the longer they gather, the more of
  * them fold into one update, and at rest readers find none to add.
  */
-export function scheduleAfterIngest(deps: { db: Db; evaluateBudgets(): void; log: Logger; intervalMs?: number }): AfterIngest {
+export function scheduleAfterIngest(deps: {
+  db: Db;
+  evaluateBudgets(): void;
+  /** Folds the customer rollups' pending changes; default foldCustomerRollups(db). */
+  fold?(): void;
+  log: Logger;
+  intervalMs?: number;
+}): AfterIngest {
   const intervalMs = deps.intervalMs ?? AFTER_INGEST_INTERVAL_MS;
   let lastEvaluation = Number.NEGATIVE_INFINITY;
   let evaluation: NodeJS.Timeout | null = null;
@@ -33,7 +40,8 @@ export function scheduleAfterIngest(deps: { db: Db; evaluateBudgets(): void; log
   const foldWhenQuiet = (): void => {
     fold = null;
     try {
-      foldCustomerRollups(deps.db);
+      if (deps.fold) deps.fold();
+      else foldCustomerRollups(deps.db);
     } catch (err) {
       // Readers add the pending changes themselves; the next quiet second folds them.
       deps.log.warn('the SDK customer rollups could not be folded; they will be after the next batches', { error: err instanceof Error ? err.message : String(err) });

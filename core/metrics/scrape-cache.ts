@@ -6,6 +6,8 @@ const gzipAsync = promisify(gzip);
 /** One rendered scrape: the exposition text as bytes (encoded once, not per request), and its gzip form made on first request. */
 export interface RenderedScrape {
   contentType: string;
+  /** When the rendering started (the cache's clock); it reads the data as of then. */
+  renderedAt: number;
   body: Buffer;
   /** The body gzip-compressed, made once per rendering when a scraper first accepts gzip. */
   gzipped(): Promise<Buffer>;
@@ -30,8 +32,17 @@ export interface ScrapeCacheOptions {
 
 /** Renders of recent scrapes, keyed by query, reused until the data changes or they age out. */
 export interface ScrapeCache {
-  /** The rendering for `key`: reused when the version is unchanged and it is young enough, else made by `render`. */
-  get(key: string, render: () => Promise<{ contentType: string; text: string }>): Promise<RenderedScrape>;
+  /**
+   * The rendering for `key`: reused when the version is unchanged and it is younger than `maxAgeMs`
+   * (default: the cache's), else made by `render`, which must read the data in the same tick as it is called.
+   */
+  get(key: string, render: () => Promise<{ contentType: string; text: string }>, maxAgeMs?: number): Promise<RenderedScrape>;
+  /**
+   * Runs `write`, which must change nothing any scrape reports (e.g. folding pending rollup changes,
+   * whose readers give the same sums before and after), and keeps the renderings made before it:
+   * those of the version read just before `write` take the version read just after it.
+   */
+  unchangedBy(write: () => void): void;
 }
 
 /**
@@ -44,16 +55,16 @@ export function createScrapeCache(options: ScrapeCacheOptions): ScrapeCache {
   const maxEntries = options.maxEntries ?? 16;
   const entries = new Map<string, Entry>();
   return {
-    get(key, render) {
+    get(key, render, maxAgeMs = options.maxAgeMs) {
       const version = options.version();
       const now = options.now();
       const cached = entries.get(key);
       // A clock that moved back makes every rendering suspect: render again.
-      if (cached && cached.version === version && now >= cached.renderedAt && now - cached.renderedAt < options.maxAgeMs) return cached.scrape;
+      if (cached && cached.version === version && now >= cached.renderedAt && now - cached.renderedAt < maxAgeMs) return cached.scrape;
       const scrape = render().then(({ contentType, text }): RenderedScrape => {
         const body = Buffer.from(text, 'utf8');
         let gzipped: Promise<Buffer> | undefined;
-        return { contentType, body, gzipped: () => (gzipped ??= gzipAsync(body)) };
+        return { contentType, renderedAt: now, body, gzipped: () => (gzipped ??= gzipAsync(body)) };
       });
       const entry: Entry = { version, renderedAt: now, scrape };
       entries.delete(key);
@@ -63,6 +74,12 @@ export function createScrapeCache(options: ScrapeCacheOptions): ScrapeCache {
         if (entries.get(key) === entry) entries.delete(key);
       });
       return scrape;
+    },
+    unchangedBy(write) {
+      const before = options.version();
+      write();
+      const after = options.version();
+      for (const entry of entries.values()) if (entry.version === before) entry.version = after;
     },
   };
 }

@@ -7,7 +7,11 @@ import { describe, expect, it } from 'vitest';
 import { renderMetrics } from '../../core/metrics/exposition.js';
 import { queryPeriodSpend } from '../../core/metrics/period-spend.js';
 import { providerSync } from '../../core/metrics/provider-sync.js';
+import { createPeriodSpendReader } from '../../core/budgets/store.js';
 import { buildMetricsRegistry, type MetricsSnapshot } from '../../core/metrics/registry.js';
+import { querySpendByProvider } from '../../core/store/rollups.js';
+import { periodBounds, previousPeriodBounds } from '../../shared/budget-math.js';
+import { BUDGET_PERIODS } from '../../shared/budgets.js';
 import { querySeriesTotals } from '../../core/metrics/snapshot.js';
 import { openMemoryDatabase, type Db } from '../../core/store/db.js';
 import { listSyncStates, recordSyncFailure, recordSyncSuccess } from '../../core/store/sync-state.js';
@@ -74,6 +78,31 @@ describe('period spend', () => {
       expect(spend.costNano.week).toBe(windowSum('2026-03-30T00:00:00Z', spend.provider));
       expect(spend.costNano.month).toBe(windowSum('2026-04-01T00:00:00Z', spend.provider));
     }
+  });
+});
+
+describe('period spend shared by the budgets and the periods of one moment', () => {
+  it('answers every scope of every period and previous period as its own read of the rollups does', () => {
+    const db = periodHistory();
+    write(db, 'openai', [
+      record({ provider: 'openai', source: 'usage', bucketStart: at('2026-04-02T09:00:00Z'), model: 'gpt-4o', project: 'proj_a', costNano: usd(3), inputTokens: 10 }),
+      record({ provider: 'openai', source: 'usage', bucketStart: at('2026-03-31T09:00:00Z'), model: 'o3', project: 'proj_b', costNano: usd(5), inputTokens: 10 }),
+    ]);
+    const nowMs = Date.parse('2026-04-02T15:00:00Z');
+    const reader = createPeriodSpendReader(db);
+    const filters = [{}, { provider: 'openai' }, { provider: 'anthropic' }, { provider: 'openrouter' }, { model: 'gpt-4o' }, { provider: 'openai', model: 'o3' }, { project: 'proj_a' }, { provider: 'anthropic', project: 'proj_a' }];
+    let nonZero = 0;
+    for (const period of BUDGET_PERIODS) {
+      const current = periodBounds(period, nowMs);
+      for (const bounds of [current, previousPeriodBounds(period, current)]) {
+        for (const filter of filters) {
+          const expected = querySpendByProvider(db, bounds.startMs / 1000, bounds.endMs / 1000, filter);
+          expect(reader.byProvider(bounds, filter), `${period} from ${new Date(bounds.startMs).toISOString()} ${JSON.stringify(filter)}`).toEqual(expected);
+          if (expected.some((row) => row.cost_nano > 0n)) nonZero++;
+        }
+      }
+    }
+    expect(nonZero).toBeGreaterThan(10);
   });
 });
 

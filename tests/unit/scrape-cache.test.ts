@@ -2,12 +2,17 @@
  * The scrape cache: a rendering is reused only while the data, keys and settings are unchanged and
  * it is younger than its maximum age; every write — by this connection or another process's —
  * shows in the very next scrape; gzip is served to scrapers that ask for it and is the same text.
+ * Rendering ahead: after this process's own writes, and before a rendering ages out, the queries
+ * that are scraped again and again are rendered in the background, and the next scrape is served
+ * from that rendering — never from one older than the data.
  */
 import { request } from 'node:http';
 import { gunzipSync } from 'node:zlib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { acceptsGzip, metricsRoutes, SCRAPE_REUSE_MS } from '../../core/http/metrics-route.js';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { acceptsGzip, createMetricsEndpoint, metricsRoutes, SCRAPE_REUSE_MS, type MetricsEndpoint, type ReuseTiming } from '../../core/http/metrics-route.js';
 import { startHttpServer, type RunningServer } from '../../core/http/server.js';
+import { foldCustomerRollups, pendingCustomerChanges, queryCustomerSeries } from '../../core/ingest/customers.js';
+import { writeSdkEvents } from '../../core/ingest/store.js';
 import { silentLogger } from '../../core/log.js';
 import { createScrapeCache } from '../../core/metrics/scrape-cache.js';
 import { querySeriesTotals } from '../../core/metrics/snapshot.js';
@@ -24,7 +29,7 @@ describe('createScrapeCache', () => {
     const state = { version: 'v1', now: 10_000, renders: 0 };
     const cache = createScrapeCache({ version: () => state.version, now: () => state.now, maxAgeMs, maxEntries: 3 });
     const get = (key = 'q') => cache.get(key, async () => ({ contentType: 'text/plain', text: `render ${++state.renders} of ${key}` }));
-    return { state, get };
+    return { state, cache, get };
   }
 
   it('reuses a rendering while the version is unchanged and it is younger than the maximum age', async () => {
@@ -69,6 +74,21 @@ describe('createScrapeCache', () => {
     state.fail = false;
     expect((await cache.get('q', render)).body.toString()).toBe('ok');
     expect(state.renders).toBe(2);
+  });
+
+  it('keeps the renderings of the version read before a write that changes nothing reported, and only those', async () => {
+    const { state, cache, get } = harness();
+    await get('a');
+    state.version = 'v0';
+    await get('b');
+    state.version = 'v1';
+    cache.unchangedBy(() => {
+      state.version = 'v2';
+    });
+    expect((await get('a')).body.toString()).toBe('render 1 of a');
+    expect((await get('b')).body.toString()).toBe('render 3 of b');
+    state.version = 'v3';
+    expect((await get('a')).body.toString()).toBe('render 4 of a');
   });
 
   it('gzips the same text, once per rendering', async () => {
@@ -238,5 +258,143 @@ describe('a cached /api/v1/metrics over a real database', () => {
     expect(plain.headers['content-encoding']).toBeUndefined();
     expect(gunzipSync(gzipped.body).toString('utf8')).toBe(plain.body.toString('utf8'));
     expect(Number(gzipped.headers['content-length'])).toBe(gzipped.body.length);
+  });
+});
+
+describe('rendering ahead of scrapes, over a real server and database', () => {
+  const DAY = 86_400;
+  const TOKEN = 'm'.repeat(32);
+  const nowMs = Date.now();
+  const day = Math.floor(nowMs / 1000 / DAY) * DAY - DAY;
+  let db: Db;
+  let loads: number[] = [];
+  const servers: Array<{ server: RunningServer; endpoint: MetricsEndpoint }> = [];
+
+  async function serve(timing?: ReuseTiming): Promise<{ url: string; endpoint: MetricsEndpoint }> {
+    const endpoint = createMetricsEndpoint(
+      {
+        load: (window) => {
+          loads.push(performance.now());
+          return { series: querySeriesTotals(db, window), customers: queryCustomerSeries(db, window, 10), version: 'test' };
+        },
+        version: () => dataChangeToken(db),
+        windowKey: (window) => windowSelectionKey(db, window),
+      },
+      Date.now,
+      timing,
+    );
+    const server = await startHttpServer({ host: '127.0.0.1', port: 0, tokens: { metrics: TOKEN, ingest: 'i'.repeat(32), ui: 'u'.repeat(32) }, log: silentLogger, routes: endpoint.routes });
+    servers.push({ server, endpoint });
+    return { url: server.url, endpoint };
+  }
+  beforeAll(() => {
+    db = openDatabase(tempDir('llmeter-render-ahead-', 'suite'));
+  });
+  // Each test's endpoint stops rendering ahead when the test ends: the next one counts renderings of its own.
+  afterEach(async () => {
+    for (const { server, endpoint } of servers.splice(0)) {
+      endpoint.close();
+      await server.close();
+    }
+  });
+  afterAll(() => db?.close());
+
+  async function scrape(url: string, query = ''): Promise<string> {
+    const res = await fetch(`${url}/api/v1/metrics${query}`, { headers: { Authorization: `Bearer ${TOKEN}` } });
+    expect(res.status).toBe(200);
+    return res.text();
+  }
+  const cost = (text: string, model: string): number => Number(sampleValue(parseSamples(text), 'llmeter_cost_usd', { provider: 'openai', model }) ?? 0);
+  let billed = 0n;
+  /** Adds $0.25 to gpt-4o's bill of yesterday; returns the new total in USD. */
+  function bill(): number {
+    billed += 250_000_000n;
+    writeProviderFetch(db, 'openai', [], [record({ provider: 'openai', source: 'cost', bucketStart: day, model: 'gpt-4o', costNano: billed })], nowMs / 1000);
+    return Number(billed) / 1e9;
+  }
+  async function until(condition: () => boolean, timeoutMs = 3_000): Promise<void> {
+    const deadline = performance.now() + timeoutMs;
+    while (!condition()) {
+      if (performance.now() > deadline) throw new Error('timed out');
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  }
+
+  it('renders a repeating query again after this process writes, and serves the next scrape from that rendering', async () => {
+    const { url, endpoint } = await serve();
+    bill();
+    await scrape(url);
+    await scrape(url);
+    const before = loads.length;
+    const total = bill();
+    endpoint.dataWritten();
+    await until(() => loads.length === before + 1);
+    expect(cost(await scrape(url), 'gpt-4o')).toBe(total);
+    expect(loads.length).toBe(before + 1);
+  });
+
+  it('answers a scrape right after a write with the new data, whether or not the rendering ahead has started', async () => {
+    const { url, endpoint } = await serve();
+    await scrape(url);
+    await scrape(url);
+    for (let i = 0; i < 3; i++) {
+      const total = bill();
+      endpoint.dataWritten();
+      expect(cost(await scrape(url), 'gpt-4o')).toBe(total);
+    }
+    // And a write the app did not announce (a repair by hand) still shows in the next scrape.
+    const total = bill();
+    expect(cost(await scrape(url), 'gpt-4o')).toBe(total);
+  });
+
+  it('renders a query ahead at most once a second, and not a query scraped only once', async () => {
+    const { url, endpoint } = await serve();
+    await scrape(url);
+    await scrape(url);
+    await scrape(url, '?from=2020-01-01');
+    loads = [];
+    bill();
+    endpoint.dataWritten();
+    await until(() => loads.length === 1);
+    const total = bill();
+    endpoint.dataWritten();
+    await until(() => loads.length === 2);
+    expect(loads[1]! - loads[0]!).toBeGreaterThanOrEqual(950);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(loads).toHaveLength(2);
+    expect(cost(await scrape(url), 'gpt-4o')).toBe(total);
+    expect(loads).toHaveLength(2);
+  });
+
+  it('renders a repeating query again before its rendering ages out', async () => {
+    const { url } = await serve({ reuseMs: 1_000, refreshBeforeAgeOutMs: 700 });
+    await scrape(url);
+    await scrape(url);
+    loads = [];
+    await until(() => loads.length === 1);
+    const text = await scrape(url);
+    expect(loads).toHaveLength(1);
+    expect(cost(text, 'gpt-4o')).toBe(Number(billed) / 1e9);
+  });
+
+  it('keeps its renderings through a write that changes nothing reported (folding the customer rollups), and not through others', async () => {
+    const { url, endpoint } = await serve();
+    const occurredAt = day + 3_600;
+    writeSdkEvents(
+      db,
+      [{ id: '3f2b8c1e-0000-4000-8000-000000000001', provider: 'openai', model: 'gpt-4o-mini', occurredAt, inputTokens: 1000, cachedInputTokens: 0, cacheWriteTokens: 0, outputTokens: 50, latencyMs: 800, status: 200, customerId: 'acme', feature: '' }],
+      { billedProviders: ['openai'], nowSec: nowMs / 1000 },
+    );
+    expect(pendingCustomerChanges(db)).toBeGreaterThan(0);
+    const before = await scrape(url);
+    expect(sampleValue(parseSamples(before), 'llmeter_customer_requests_total', { provider: 'openai', model: 'gpt-4o-mini', customer_id: 'acme' })).toBe('1');
+    const rendered = loads.length;
+    endpoint.unchangedBy(() => foldCustomerRollups(db));
+    expect(pendingCustomerChanges(db)).toBe(0);
+    expect(await scrape(url)).toBe(before);
+    expect(loads.length).toBe(rendered);
+    bill();
+    await scrape(url);
+    expect(loads.length).toBe(rendered + 1);
   });
 });
