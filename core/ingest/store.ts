@@ -104,13 +104,10 @@ function modelHours(customerHours: Iterable<CustomerHour>): Iterable<ModelHour> 
  */
 export const EVENT_ID_RETENTION_DAYS = 30;
 
-const INSERT_EVENT_ID_SQL = 'INSERT OR IGNORE INTO sdk_event_ids (id, received_at) VALUES (?, ?)';
+// An event id (a validated UUID, lowercased) is stored as its 16 bytes: SQLite's unhex skips the dashes,
+// ~1 µs per event cheaper than building a Buffer in JS.
+const INSERT_EVENT_ID_SQL = "INSERT OR IGNORE INTO sdk_event_ids (id, received_at) VALUES (unhex(?, '-'), ?)";
 const PRUNE_EVENT_IDS_SQL = 'DELETE FROM sdk_event_ids WHERE received_at < ?';
-
-/** An event id (a validated, lowercase UUID) as the 16 bytes sdk_event_ids stores. */
-function idBytes(id: string): Buffer {
-  return Buffer.from(id.replaceAll('-', ''), 'hex');
-}
 
 const ADD_TO_CUSTOMER_HOUR_SQL = `
   INSERT INTO sdk_usage_hourly (hour, provider, model, customer_id, feature, requests, failed_requests, input_tokens,
@@ -157,7 +154,7 @@ export function writeSdkBatches(db: Db, batches: ReadonlyArray<readonly IngestEv
       let inserted = 0;
       for (let i = 0; i < events.length; i++) {
         const event = events[i]!;
-        if (insertEventId.run(idBytes(event.id), nowSec).changes === 0) continue;
+        if (insertEventId.run(event.id, nowSec).changes === 0) continue;
         inserted++;
         addToCustomerHour(customerHours, event, eventPrices[i] as bigint | null);
       }
