@@ -57,41 +57,54 @@ export function formatReport(run: BenchRun): string {
 const ms = (t: { medianMs: number; p99Ms: number } | undefined): string => (t ? `${t.medianMs} / ${t.p99Ms} ms` : '–');
 
 /**
- * Two recorded runs side by side as a Markdown table (bench/README.md): each figure before and
- * after, with the naive baseline of the after run where the figure has one.
+ * Recorded runs side by side as a Markdown table (bench/README.md): each figure in every run,
+ * oldest first, with the naive baseline of the last run where the figure has one. The data column
+ * is the last run's.
  */
-export function formatComparison(before: BenchRun, after: BenchRun): string {
-  const rows: string[][] = [['figure', 'data', 'before: p50 / p99', 'after: p50 / p99', 'naive baseline p50 (after run)', 'after vs baseline', 'goal']];
+export function formatComparison(runs: ReadonlyArray<readonly [label: string, run: BenchRun]>): string {
+  const earlier = runs.slice(0, -1).map(([, run]) => run);
+  const [lastLabel, after] = runs[runs.length - 1]!;
+  const rows: string[][] = [['figure', 'data', ...runs.map(([label]) => `${label}: p50 / p99`), `naive baseline p50 (${lastLabel} run)`, `${lastLabel} vs baseline`, 'goal']];
+  /** Cells of one figure: the earlier runs' (– where a run lacks it), then the last run's. */
+  const across = <T>(pick: (run: BenchRun) => T | undefined, show: (value: T) => string, last: T): string[] => [
+    ...earlier.map((run) => {
+      const value = pick(run);
+      return value === undefined ? '–' : show(value);
+    }),
+    show(last),
+  ];
   for (const [size, result] of Object.entries(after.scrape ?? {})) {
     for (const s of result.scrape) {
-      const old = before.scrape?.[size]?.scrape.find((b) => b.query === s.query);
-      rows.push([s.query, `${count(s.rows)} rows, ${s.series} series`, ms(old?.ours), ms(s.ours), `${s.baseline.medianMs} ms`, `${s.speedup}x`, 'p50 ≤ 5 ms, p99 ≤ 20 ms, ≥ 100x at 1M']);
+      const timing = across((run) => run.scrape?.[size]?.scrape.find((b) => b.query === s.query)?.ours, ms, s.ours);
+      rows.push([s.query, `${count(s.rows)} rows, ${s.series} series`, ...timing, `${s.baseline.medianMs} ms`, `${s.speedup}x`, 'p50 ≤ 5 ms, p99 ≤ 20 ms, ≥ 100x at 1M']);
     }
     for (const d of result.dashboard) {
-      const old = before.scrape?.[size]?.dashboard.find((b) => b.query === d.query);
-      rows.push([d.query, `${count(d.rows)} rows`, ms(old?.ours), ms(d.ours), `${d.baseline.medianMs} ms`, `${d.speedup}x`, 'p50 ≤ 20 ms']);
+      const timing = across((run) => run.scrape?.[size]?.dashboard.find((b) => b.query === d.query)?.ours, ms, d.ours);
+      rows.push([d.query, `${count(d.rows)} rows`, ...timing, `${d.baseline.medianMs} ms`, `${d.speedup}x`, 'p50 ≤ 20 ms']);
     }
   }
   if (after.ingest) {
-    rows.push(['SDK ingest, batches of 500', `${count(after.ingest.rows)} rows`, before.ingest ? `${count(before.ingest.eventsPerSecond)} events/s` : '–', `${count(after.ingest.eventsPerSecond)} events/s (batch p50 ${after.ingest.latencyMs.p50} ms)`, '', '', '≥ 50 000 events/s']);
+    const line = (i: NonNullable<BenchRun['ingest']>): string => `${count(i.eventsPerSecond)} events/s (batch p50 ${i.latencyMs.p50} ms)`;
+    rows.push(['SDK ingest, batches of 500', `${count(after.ingest.rows)} rows`, ...across((run) => run.ingest, line, after.ingest), '', '', '≥ 50 000 events/s']);
   }
   if (after.export) {
     const line = (e: NonNullable<BenchRun['export']>): string => `${count(e.rowsPerSecond)} rows/s, ${e.peakRssMb} MB, first byte ${e.firstByteMs} ms`;
-    rows.push(['CSV export, hourly', `${count(after.export.exportedRows)} rows out`, before.export ? line(before.export) : '–', line(after.export), '', '', '≥ 300 000 rows/s, ≤ 150 MB']);
+    rows.push(['CSV export, hourly', `${count(after.export.exportedRows)} rows out`, ...across((run) => run.export, line, after.export), '', '', '≥ 300 000 rows/s, ≤ 150 MB']);
   }
   if (after.backfill) {
     const line = (b: NonNullable<BenchRun['backfill']>): string => `${b.requests} requests (minimum ${b.minimum}), ${b.seconds} s`;
-    rows.push(['backfill, first poll', `${after.backfill.days} days × ${after.backfill.models} models`, before.backfill ? line(before.backfill) : '–', line(after.backfill), '', '', 'requests = minimum']);
+    rows.push(['backfill, first poll', `${after.backfill.days} days × ${after.backfill.models} models`, ...across((run) => run.backfill, line, after.backfill), '', '', 'requests = minimum']);
   }
   if (after.footprint) {
     const line = (f: NonNullable<BenchRun['footprint']>): string => `first metrics ${f.startToFirstMetricsMs} ms, idle ${f.idleRssMb} MB, ${f.idleCpuPercent} % CPU`;
-    rows.push(['llmeter serve', `${count(after.footprint.rows)} rows`, before.footprint ? line(before.footprint) : '–', line(after.footprint), '', '', '≤ 1 s, ≤ 80 MB, ≤ 0.5 %']);
+    rows.push(['llmeter serve', `${count(after.footprint.rows)} rows`, ...across((run) => run.footprint, line, after.footprint), '', '', '≤ 1 s, ≤ 80 MB, ≤ 0.5 %']);
   }
   if (after.renderer) {
     const r = after.renderer;
-    rows.push(['dashboard bundle (gzip)', 'production build', before.renderer ? `${(before.renderer.totalGzipBytes / 1024).toFixed(1)} KiB` : '–', `${(r.totalGzipBytes / 1024).toFixed(1)} KiB`, '', '', 'reported']);
-    rows.push(['time to first chart', `${count(r.rows)} rows`, ms(before.renderer?.firstChart), ms(r.firstChart), '', '', 'reported']);
-    rows.push(['a year by model, redraw', `${count(r.rows)} rows`, ms(before.renderer?.yearByModel), ms(r.yearByModel), '', '', 'reported']);
+    const gzip = (renderer: NonNullable<BenchRun['renderer']>): string => `${(renderer.totalGzipBytes / 1024).toFixed(1)} KiB`;
+    rows.push(['dashboard bundle (gzip)', 'production build', ...across((run) => run.renderer, gzip, r), '', '', 'reported']);
+    rows.push(['time to first chart', `${count(r.rows)} rows`, ...across((run) => run.renderer?.firstChart, ms, r.firstChart), '', '', 'reported']);
+    rows.push(['a year by model, redraw', `${count(r.rows)} rows`, ...across((run) => run.renderer?.yearByModel, ms, r.yearByModel), '', '', 'reported']);
   }
   const line = (cells: string[]): string => `| ${cells.join(' | ')} |`;
   return [line(rows[0]!), line(rows[0]!.map(() => '---')), ...rows.slice(1).map(line)].join('\n');

@@ -46,12 +46,13 @@ function option(name: string): string | undefined {
 
 const compare = option('compare');
 if (compare) {
-  // `--compare before,after`: the recorded runs side by side, as bench/README.md shows them; nothing is measured.
-  const [beforeLabel, afterLabel] = compare.split(',') as [string, string];
+  // `--compare before,after` (or more labels, oldest first): the recorded runs side by side, as bench/README.md shows them; nothing is measured.
+  const labels = compare.split(',');
+  if (labels.length < 2) throw new Error('--compare takes two or more labels, oldest first: --compare before,after');
   const recorded = JSON.parse(readFileSync(path.resolve('bench', 'results.json'), 'utf8')) as { runs: Record<string, BenchRun> };
-  const [before, after] = [recorded.runs[beforeLabel], recorded.runs[afterLabel]];
-  if (!before || !after) throw new Error(`bench/results.json has no run labelled "${before ? afterLabel : beforeLabel}"`);
-  console.log(formatComparison(before, after));
+  const missing = labels.find((label) => !recorded.runs[label]);
+  if (missing !== undefined) throw new Error(`bench/results.json has no run labelled "${missing}"`);
+  console.log(formatComparison(labels.map((label) => [label, recorded.runs[label]!] as const)));
   process.exit(0);
 }
 

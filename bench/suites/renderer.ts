@@ -76,7 +76,11 @@ async function yearByModelMs(browser: Browser, url: string): Promise<number> {
     await page.goto(`${url}/?token=${TOKENS.ui}#/spend`);
     await page.locator('.spend-chart canvas').first().waitFor({ timeout: 60_000 });
     await page.getByLabel('Range').selectOption('custom');
+    // The server answers one request at a time: the timed answer must not queue behind the answers
+    // to choosing "custom" and "Model", which the old chart's canvas does not wait for.
+    const byModel = page.waitForResponse((response) => response.url().endsWith('/getSpendSeries') && (response.request().postData() ?? '').includes('"groupBy":"model"'), { timeout: 60_000 });
     await page.getByRole('radio', { name: 'Model' }).check();
+    await byModel;
     await page.locator('.spend-chart canvas').first().waitFor({ timeout: 60_000 });
     const yearAgo = new Date(Date.now() - 364 * 86_400_000).toISOString().slice(0, 10);
     const started = performance.now();
