@@ -13,7 +13,7 @@ import { build } from 'vite';
 import { openDatabase } from '../../core/store/db.js';
 import { ensureDataset, workCopy } from '../datasets.js';
 import { startServe, TOKENS } from '../server.js';
-import { currentLoad, repeat, type Timing } from '../stats.js';
+import { currentLoad, repeatTimed, type Timing } from '../stats.js';
 
 export interface RendererResult {
   assets: Array<{ file: string; bytes: number; gzipBytes: number }>;
@@ -108,8 +108,8 @@ export async function benchRenderer(size: string, options: { runs: number; log: 
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS });
   try {
     const load = currentLoad();
-    const firstChart = await repeat(() => firstChartMs(browser, server.url), { warmup: 1, runs: options.runs });
-    const yearByModel = await repeat(() => yearByModelMs(browser, server.url), { warmup: 1, runs: options.runs });
+    const firstChart = await repeatTimed(() => firstChartMs(browser, server.url), { warmup: 1, runs: options.runs });
+    const yearByModel = await repeatTimed(() => yearByModelMs(browser, server.url), { warmup: 1, runs: options.runs });
     options.log(`  first chart on ${size}: p50 ${firstChart.medianMs} ms, p99 ${firstChart.p99Ms} ms; a year by model: p50 ${yearByModel.medianMs} ms`);
     return { assets, totalBytes, totalGzipBytes, dataset: size, rows: info.rows, firstChart, yearByModel, load };
   } finally {
