@@ -3,7 +3,7 @@ import { formatNanoAsDecimal } from '../../shared/money.js';
 import { isProviderId, type ProviderId } from '../../shared/providers.js';
 import type { TimeWindow } from '../../shared/time-range.js';
 import type { Db } from '../store/db.js';
-import { countedSpendSql, planSpend, planWindow, querySpendByProvider, spendPlanParams, windowedUsageSql, windowParams } from '../store/rollups.js';
+import { COUNTED_MODEL_SPEND, COUNTED_PROVIDER_SPEND, COUNTED_SPEND, familyLevels, familySql, levelParams, LISTED_USAGE, planLevels, querySpendByProvider, type Family } from '../store/rollups.js';
 import { windowBounds } from '../store/spend-sql.js';
 import { cachedStatement } from '../store/statements.js';
 
@@ -96,97 +96,102 @@ export interface SeriesOptions {
   top?: number;
 }
 
-/** SQL of rows to sum and its parameters. */
-interface Source {
-  sql: string;
-  params: Record<string, number | string | null>;
-}
-
 /** `AND provider IN (@p0, …)` with its parameters, or nothing when every provider counts. */
 function providerTerms(providers: readonly ProviderId[] | undefined): { sql: string; params: Record<string, string> } {
   const list = providers ?? [];
   return { sql: list.length > 0 ? ` AND provider IN (${list.map((_, i) => `@p${i}`).join(', ')})` : '', params: Object.fromEntries(list.map((provider, i) => [`p${i}`, provider])) };
 }
 
-/**
- * Rows (bucket, provider, grp, present, cost_nano, estimated_nano) of the usage rollups: full
- * months (for monthly buckets), full days, and the raw rows of the partial days at the edges,
- * bucketed by day or month. `present` is how many usage rows a row stands for, counted or not:
- * a group with rows that all count for nothing is listed at $0, as everywhere else.
- */
-function rollupSource(window: { fromSec: number; toSec: number }, options: SeriesOptions, granularity: 'day' | 'month'): Source {
-  const providers = providerTerms(options.providers);
-  const bucket = granularity === 'day' ? 'bucket' : `CAST(strftime('%s', bucket, 'unixepoch', 'start of month') AS INTEGER)`;
-  return {
-    sql: `SELECT ${bucket} AS bucket, provider, ${GROUP_SQL[options.groupBy]} AS grp, present, cost_nano, estimated_nano FROM (${windowedUsageSql()}) WHERE 1 = 1${providers.sql}`,
-    params: { ...windowParams(planWindow(window.fromSec, window.toSec, granularity === 'month')), ...providers.params },
-  };
+/** A closed window [fromSec, toSec), Unix seconds. */
+interface Window {
+  fromSec: number;
+  toSec: number;
 }
 
+/** The answer's bucket start, in SQL, of a family row whose unit starts at `time`. */
+const BUCKET_SQL: Record<Granularity, string> = {
+  hour: 'time',
+  day: `time - time % ${DAY}`,
+  month: `CAST(strftime('%s', time, 'unixepoch', 'start of month') AS INTEGER)`,
+};
+
 /**
- * Rows (bucket, provider, grp, cost_nano, estimated_nano) of the spend that counts, bucketed by hour
- * or day: the hourly rollup for full hours (and the daily one for full days), the counted raw rows
- * of the partial hours at the edges. Cheaper than rollupSource at the edges, as it reads covering
- * indexes only; by hour, a group with a row here has a counted row in that hour.
+ * The rows that list a group in an answer and rank it: by hour, the groups with a row whose cost
+ * counts in the window (as the hourly rollup holds them); by day and month, also the groups whose
+ * rows all count for nothing, at $0.
  */
-function countedSource(window: { fromSec: number; toSec: number }, options: SeriesOptions, granularity: 'hour' | 'day'): Source {
-  const providers = providerTerms(options.providers);
-  const bucket = granularity === 'hour' ? 'bucket' : `bucket - bucket % ${DAY}`;
-  return {
-    sql: `SELECT ${bucket} AS bucket, provider, ${GROUP_SQL[options.groupBy]} AS grp, cost_nano, estimated_nano FROM (${countedSpendSql()}) WHERE 1 = 1${providers.sql}`,
-    params: { ...spendPlanParams(planSpend(window.fromSec, window.toSec, granularity === 'day')), ...providers.params },
-  };
+function listingFamily(granularity: Granularity): Family {
+  return granularity === 'hour' ? COUNTED_SPEND : LISTED_USAGE;
+}
+
+/** Parameters of a family's SQL over the window: in buckets of `granularity`, or without one as a single sum over all of it. */
+function familyParams(family: Family, window: Window, granularity?: Granularity): Record<string, number | bigint> {
+  return levelParams(planLevels(window.fromSec, window.toSec, familyLevels(family, granularity ?? 'month'), granularity === undefined));
 }
 
 type SeriesRow = [bucket: bigint, provider: string, grp: string, costNano: bigint, estimatedNano: bigint];
 
-/**
- * Spend per (bucket, provider, group) with any row in it. Hourly buckets list groups with a counted
- * row in the hour; daily and monthly ones also groups whose rows all count for nothing, at $0.
- */
-function spendSeriesRows(db: Db, window: { fromSec: number; toSec: number }, options: SeriesOptions): SeriesRow[] {
-  const [source, having] = options.granularity === 'hour' ? [countedSource(window, options, 'hour'), ''] : [rollupSource(window, options, options.granularity), ' HAVING SUM(present) > 0'];
-  return cachedStatement(db, `SELECT bucket, provider, grp, SUM(cost_nano), SUM(estimated_nano) FROM (${source.sql}) GROUP BY 1, 2, 3${having}`)
+/** Spend per (bucket, provider, group) of every group the answer lists (listingFamily). */
+function spendSeriesRows(db: Db, window: Window, options: SeriesOptions): SeriesRow[] {
+  const family = listingFamily(options.granularity);
+  const providers = providerTerms(options.providers);
+  return cachedStatement(db, `SELECT ${BUCKET_SQL[options.granularity]}, provider, ${GROUP_SQL[options.groupBy]}, SUM(cost_nano), SUM(estimated_nano) FROM (${familySql(family)}) WHERE 1 = 1${providers.sql} GROUP BY 1, 2, 3 HAVING SUM(n) > 0`)
     .raw(true)
     .safeIntegers(true)
-    .all(source.params) as SeriesRow[];
+    .all({ ...familyParams(family, window, options.granularity), ...providers.params }) as SeriesRow[];
 }
 
 /**
  * The `top` groups with the most spend over the whole window (equal spend: by name), and how many
- * groups the unfolded answer would list: for hourly buckets those with a counted row, read from the
- * hourly rollup; otherwise those with any row, read from the monthly and daily rollups, which hold
- * the same rows as the window's days.
+ * groups the unfolded answer would list. Read as one sum over the window (a signed plan): whole
+ * months and days of the rollups, less what lies outside the window where that reads fewer rows.
  */
-function topGroups(db: Db, window: { fromSec: number; toSec: number }, options: SeriesOptions & { top: number }): { top: Array<[provider: string, grp: string]>; groups: number } {
-  const [source, having] = options.granularity === 'hour' ? [countedSource(window, options, 'hour'), ''] : [rollupSource(window, options, 'month'), ' HAVING SUM(present) > 0'];
-  const rows = cachedStatement(db, `SELECT provider, grp, COUNT(*) OVER () FROM (${source.sql}) GROUP BY provider, grp${having} ORDER BY SUM(cost_nano) DESC, grp, provider LIMIT @top`)
+function topGroups(db: Db, window: Window, options: SeriesOptions & { top: number }): { top: Array<[provider: string, grp: string]>; groups: number } {
+  const family = listingFamily(options.granularity);
+  const providers = providerTerms(options.providers);
+  const rows = cachedStatement(
+    db,
+    `SELECT provider, ${GROUP_SQL[options.groupBy]} AS grp, COUNT(*) OVER () FROM (${familySql(family)}) WHERE 1 = 1${providers.sql}
+     GROUP BY provider, grp HAVING SUM(n) > 0 ORDER BY SUM(cost_nano) DESC, grp, provider LIMIT @top`,
+  )
     .raw(true)
     .safeIntegers(false)
-    .all({ ...source.params, top: options.top }) as Array<[string, string, number]>;
+    .all({ ...familyParams(family, window), ...providers.params, top: options.top }) as Array<[string, string, number]>;
   return { top: rows.map(([provider, grp]) => [provider, grp]), groups: rows[0]?.[2] ?? 0 };
 }
 
-type FoldedRow = [bucket: bigint, provider: string | null, grp: string | null, costNano: bigint, estimatedNano: bigint];
+type BucketRow = [bucket: bigint, costNano: bigint, estimatedNano: bigint];
 
-/**
- * Spend per bucket of each of the given groups (provider and group set), and of all groups together
- * (provider and group null): what the others sum to is the second minus the first, exactly. Two
- * aggregates in one statement, so what crosses into JS is (top + 1) × buckets rows at most, however
- * many groups there are. The unary `+` keeps the group test from being pushed into the raw parts of
- * the source, where it would make SQLite walk the usage table by provider instead of by time.
- */
-function foldedSeriesRows(db: Db, source: Source, top: Array<[string, string]>): FoldedRow[] {
-  return cachedStatement(
-    db,
-    `SELECT bucket, provider, grp, SUM(cost_nano), SUM(estimated_nano) FROM (${source.sql})
-       WHERE (+provider, +grp) IN (SELECT value ->> 0, value ->> 1 FROM json_each(@top)) GROUP BY 1, 2, 3
-     UNION ALL
-     SELECT bucket, NULL, NULL, SUM(cost_nano), SUM(estimated_nano) FROM (${source.sql}) GROUP BY 1`,
-  )
+/** Spend per bucket of a family's rows (its own parameters in `params`), of the providers the answer counts. */
+function bucketSums(db: Db, window: Window, options: SeriesOptions, family: Family, params: Record<string, string | null>): BucketRow[] {
+  const providers = providerTerms(options.providers);
+  return cachedStatement(db, `SELECT ${BUCKET_SQL[options.granularity]}, SUM(cost_nano), SUM(estimated_nano) FROM (${familySql(family)}) WHERE 1 = 1${providers.sql} GROUP BY 1`)
     .raw(true)
     .safeIntegers(true)
-    .all({ ...source.params, top: JSON.stringify(top) }) as FoldedRow[];
+    .all({ ...familyParams(family, window, options.granularity), ...providers.params, ...params }) as BucketRow[];
+}
+
+/**
+ * Spend per bucket of each kept group: a model's and a provider's from the rollups ordered by them,
+ * a few hundred index entries each; projects, which no rollup is ordered by, in one pass over the
+ * window. The unary `+` keeps the group test from being pushed into the raw parts, where it would
+ * make SQLite walk the usage table by provider instead of by time.
+ */
+function keptGroupRows(db: Db, window: Window, options: SeriesOptions, top: Array<[provider: string, grp: string]>): SeriesRow[] {
+  if (options.groupBy === 'project') {
+    return cachedStatement(
+      db,
+      `SELECT ${BUCKET_SQL[options.granularity]}, provider, project, SUM(cost_nano), SUM(estimated_nano) FROM (${familySql(COUNTED_SPEND)})
+       WHERE (+provider, +project) IN (SELECT value ->> 0, value ->> 1 FROM json_each(@top)) GROUP BY 1, 2, 3`,
+    )
+      .raw(true)
+      .safeIntegers(true)
+      .all({ ...familyParams(COUNTED_SPEND, window, options.granularity), top: JSON.stringify(top) }) as SeriesRow[];
+  }
+  return top.flatMap(([provider, grp]) => {
+    const sums = options.groupBy === 'model' ? bucketSums(db, window, options, COUNTED_MODEL_SPEND, { provider, model: grp }) : bucketSums(db, window, options, COUNTED_PROVIDER_SPEND, { provider });
+    return sums.map(([bucket, costNano, estimatedNano]): SeriesRow => [bucket, provider, grp, costNano, estimatedNano]);
+  });
 }
 
 /** One group's spend per bucket, laid out zero-filled over the answer's buckets. */
@@ -213,8 +218,13 @@ function byTotal(a: Column, b: Column): number {
   return a.total === b.total ? a.key.localeCompare(b.key) : a.total > b.total ? -1 : 1;
 }
 
+/** A cell as the answer writes it; most cells of an hourly chart are empty hours, so zero is written without arithmetic. */
+function formatCell(nano: bigint): string {
+  return nano === 0n ? '0' : formatNanoAsDecimal(nano);
+}
+
 function seriesOf(column: Column): SpendSeries['series'][number] {
-  return { key: column.key, provider: column.provider, costUsd: column.cost.map(formatNanoAsDecimal), estimatedUsd: column.estimated.map(formatNanoAsDecimal), totalUsd: formatNanoAsDecimal(column.total) };
+  return { key: column.key, provider: column.provider, costUsd: column.cost.map(formatCell), estimatedUsd: column.estimated.map(formatCell), totalUsd: formatNanoAsDecimal(column.total) };
 }
 
 /**
@@ -224,7 +234,7 @@ function seriesOf(column: Column): SpendSeries['series'][number] {
  * over the window keep a series; the others are summed into `other`, so the series and `other`
  * together still add up to every group's spend, billed and estimated, to the nano-dollar.
  */
-export function querySpendSeries(db: Db, window: { fromSec: number; toSec: number }, options: SeriesOptions): SpendSeries {
+export function querySpendSeries(db: Db, window: Window, options: SeriesOptions): SpendSeries {
   const starts = bucketStarts(window.fromSec, window.toSec, options.granularity);
   const index = new Map(starts.map((start, i) => [start, i]));
   const columns = new Map<string, Column>();
@@ -254,20 +264,19 @@ export function querySpendSeries(db: Db, window: { fromSec: number; toSec: numbe
   // The ranking's LIMIT would return no group at all, and so no count of those it left out.
   if (!Number.isSafeInteger(options.top) || options.top < 1) throw new RangeError(`top must be a whole number of groups, 1 or more (got ${options.top})`);
   const ranked = topGroups(db, window, { ...options, top: options.top });
-  // Which groups a bucket lists does not matter here (zero-filled either way), only the sums: the
-  // counted spend, cheaper to read than the rollups' edges, except by month, which the monthly rollup serves.
-  const source = options.granularity === 'month' ? rollupSource(window, options, 'month') : countedSource(window, options, options.granularity);
   // Every kept group has its series, even one whose rows in the window all count for nothing.
   for (const [provider, grp] of ranked.top) if (isProviderId(provider)) columnOf(provider, grp);
-  const all = emptyColumn('', null, starts.length);
-  for (const [bucket, provider, grp, costNano, estimatedNano] of foldedSeriesRows(db, source, ranked.top)) {
+  for (const [bucket, provider, grp, costNano, estimatedNano] of keptGroupRows(db, window, options, ranked.top)) {
     const at = index.get(Number(bucket));
-    if (at === undefined) continue;
-    if (provider === null || grp === null) addToColumn(all, at, costNano, estimatedNano);
-    else if (isProviderId(provider)) addToColumn(columnOf(provider, grp), at, costNano, estimatedNano);
+    if (at !== undefined && isProviderId(provider)) addToColumn(columnOf(provider, grp), at, costNano, estimatedNano);
   }
   const foldedGroups = ranked.groups - ranked.top.length;
   if (foldedGroups === 0) return answer();
+  const all = emptyColumn('', null, starts.length);
+  for (const [bucket, costNano, estimatedNano] of bucketSums(db, window, options, COUNTED_PROVIDER_SPEND, { provider: null })) {
+    const at = index.get(Number(bucket));
+    if (at !== undefined) addToColumn(all, at, costNano, estimatedNano);
+  }
   // What is not in a kept series is the other groups' spend: all of it minus the kept, bucket by bucket.
   const folded = emptyColumn('', null, starts.length);
   for (let at = 0; at < starts.length; at++) {

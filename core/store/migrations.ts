@@ -70,7 +70,76 @@ function hourlyRollupChange(row: 'NEW' | 'OLD', sign: '+' | '-'): string {
     DELETE FROM usage_hourly WHERE hour = ${key[0]} AND provider = ${key[1]} AND model = ${key[2]} AND project = ${key[3]} AND rows = 0;`;
 }
 
+/**
+ * Part of migration 7: the statements of a usage rollup trigger that add (`+`) or take away (`-`)
+ * one usage row's contribution (`NEW` or `OLD`) to its day, month and all time: migration 4's, and,
+ * by day and month, how many rows whose cost counts (superseded = 0) there are. Columns are named,
+ * so that a column added later does not break the trigger.
+ */
+function usageRollupChange(row: 'NEW' | 'OLD', sign: '+' | '-'): string {
+  const counted = `NOT (${row}.source = 'sdk' AND ${row}.superseded = 1)`;
+  const ifCounted = (value: string): string => `${sign}(CASE WHEN ${counted} THEN ${value} ELSE 0 END)`;
+  const sums: Array<[column: string, value: string]> = [
+    ['rows', ifCounted('1')],
+    ['present', `${sign}1`],
+    ['cost_nano', `${sign}(CASE WHEN ${row}.superseded = 0 THEN ${row}.cost_nano ELSE 0 END)`],
+    ['estimated_nano', `${sign}(CASE WHEN ${row}.superseded = 0 AND ${row}.cost_kind = 'estimated' THEN ${row}.cost_nano ELSE 0 END)`],
+    ['request_rows', ifCounted(`${row}.requests IS NOT NULL`)],
+    ['requests', ifCounted(`COALESCE(${row}.requests, 0)`)],
+    ['input_tokens', ifCounted(`${row}.input_tokens`)],
+    ['cached_input_tokens', ifCounted(`${row}.cached_input_tokens`)],
+    ['cache_write_tokens', ifCounted(`${row}.cache_write_tokens`)],
+    ['output_tokens', ifCounted(`${row}.output_tokens`)],
+  ];
+  const upsert = (table: string, key: Array<[string, string]>, columns: Array<[string, string]>): string =>
+    `INSERT INTO ${table} (${[...key, ...columns].map(([column]) => column).join(', ')}) VALUES (${[...key, ...columns].map(([, value]) => value).join(', ')})
+      ON CONFLICT DO UPDATE SET ${columns.map(([column]) => `${column} = ${column} + excluded.${column}`).join(', ')};`;
+  const group: Array<[string, string]> = [['provider', `${row}.provider`], ['model', `${row}.model`], ['project', `${row}.project`]];
+  const withSpendRows: Array<[string, string]> = [...sums, ['spend_rows', `${sign}(${row}.superseded = 0)`]];
+  return `
+    ${upsert('usage_daily', [['day', `${row}.bucket_start - ${row}.bucket_start % 86400`], ...group], withSpendRows)}
+    ${upsert('usage_monthly', [['month', `CAST(strftime('%s', ${row}.bucket_start, 'unixepoch', 'start of month') AS INTEGER)`], ...group], withSpendRows)}
+    ${upsert('usage_totals', group.slice(0, 2), sums)}`;
+}
+
+/**
+ * Part of migration 7: the statements of a counted-spend trigger that add (`+`) or take away (`-`)
+ * one usage row whose cost counts (`NEW` or `OLD`, superseded = 0) from its hour (migration 6) and
+ * from its provider's hour and day.
+ */
+function spendRollupChange(row: 'NEW' | 'OLD', sign: '+' | '-'): string {
+  const values = `${sign}1, ${sign}${row}.cost_nano, ${sign}(CASE WHEN ${row}.cost_kind = 'estimated' THEN ${row}.cost_nano ELSE 0 END)`;
+  const add = 'ON CONFLICT DO UPDATE SET rows = rows + excluded.rows, cost_nano = cost_nano + excluded.cost_nano, estimated_nano = estimated_nano + excluded.estimated_nano;';
+  return `${hourlyRollupChange(row, sign)}
+    INSERT INTO usage_spend_hour_totals VALUES (${row}.bucket_start - ${row}.bucket_start % 3600, ${row}.provider, ${values}) ${add}
+    INSERT INTO usage_spend_day_totals VALUES (${row}.bucket_start - ${row}.bucket_start % 86400, ${row}.provider, ${values}) ${add}`;
+}
+
 /** Part of migration 5 (shipped: never edit): the customer rollups' summed columns besides `rows`. */
+/**
+ * The four triggers that keep a rollup of `usage` equal to the sums of its rows: an insert adds the
+ * row, a delete takes it away, and an update that changes `changed` does both (two triggers, so each
+ * half sees one row). `counted`, when given, limits them to rows it holds for (e.g. not superseded).
+ */
+function usageRollupTriggers(name: string, change: (row: 'NEW' | 'OLD', sign: '+' | '-') => string, changed: string, counted?: (row: 'NEW' | 'OLD') => string): string {
+  const when = (row: 'NEW' | 'OLD', ...more: string[]): string => {
+    const conditions = [...(counted ? [counted(row)] : []), ...more];
+    return conditions.length > 0 ? ` WHEN ${conditions.join(' AND ')}` : '';
+  };
+  return `
+  CREATE TRIGGER ${name}_insert AFTER INSERT ON usage${when('NEW')}
+  BEGIN ${change('NEW', '+')} END;
+  CREATE TRIGGER ${name}_delete AFTER DELETE ON usage${when('OLD')}
+  BEGIN ${change('OLD', '-')} END;
+  CREATE TRIGGER ${name}_update_old AFTER UPDATE ON usage${when('OLD', changed)}
+  BEGIN ${change('OLD', '-')} END;
+  CREATE TRIGGER ${name}_update_new AFTER UPDATE ON usage${when('NEW', changed)}
+  BEGIN ${change('NEW', '+')} END;`;
+}
+
+/** Rows whose cost counts: the hourly and spend rollups hold only these. */
+const notSuperseded = (row: 'NEW' | 'OLD'): string => `${row}.superseded = 0`;
+
 const CUSTOMER_SUMS = ['cost_nano', 'requests', 'input_tokens', 'output_tokens'];
 
 /**
@@ -326,14 +395,7 @@ export const MIGRATIONS: readonly string[] = [
   -- Every change of a usage row adds its contribution to its day, month and all-time rollups and
   -- takes the old one away: whoever writes (a poll, an SDK batch, a billing key changing what is
   -- superseded, a repair by hand), the rollups stay exactly the sums of the rows.
-  CREATE TRIGGER usage_rollups_insert AFTER INSERT ON usage
-  BEGIN ${rollupChange('NEW', '+')} END;
-  CREATE TRIGGER usage_rollups_delete AFTER DELETE ON usage
-  BEGIN ${rollupChange('OLD', '-')} END;
-  CREATE TRIGGER usage_rollups_update_old AFTER UPDATE ON usage WHEN ${ROLLUP_INPUTS_CHANGED}
-  BEGIN ${rollupChange('OLD', '-')} END;
-  CREATE TRIGGER usage_rollups_update_new AFTER UPDATE ON usage WHEN ${ROLLUP_INPUTS_CHANGED}
-  BEGIN ${rollupChange('NEW', '+')} END;
+  ${usageRollupTriggers('usage_rollups', rollupChange, ROLLUP_INPUTS_CHANGED)}
 
   -- The SDK's hourly rollup summed per (provider, model, customer) and UTC day, month and all
   -- time (features folded): what the per-customer families rank and sum over a window. "rows"
@@ -443,14 +505,62 @@ export const MIGRATIONS: readonly string[] = [
 
   -- Kept exact by triggers, like the rollups of migration 4, whoever writes. A row stored already
   -- superseded (an estimate of a day billing has covered) fires nothing.
-  CREATE TRIGGER usage_hourly_insert AFTER INSERT ON usage WHEN NEW.superseded = 0
-  BEGIN ${hourlyRollupChange('NEW', '+')} END;
-  CREATE TRIGGER usage_hourly_delete AFTER DELETE ON usage WHEN OLD.superseded = 0
-  BEGIN ${hourlyRollupChange('OLD', '-')} END;
-  CREATE TRIGGER usage_hourly_update_old AFTER UPDATE ON usage WHEN OLD.superseded = 0 AND ${HOURLY_INPUTS_CHANGED}
-  BEGIN ${hourlyRollupChange('OLD', '-')} END;
-  CREATE TRIGGER usage_hourly_update_new AFTER UPDATE ON usage WHEN NEW.superseded = 0 AND ${HOURLY_INPUTS_CHANGED}
-  BEGIN ${hourlyRollupChange('NEW', '+')} END;
+  ${usageRollupTriggers('usage_hourly', hourlyRollupChange, HOURLY_INPUTS_CHANGED, notSuperseded)}
+  `,
+  // 7: how many rows whose cost counts per day and month, counted spend per provider and hour or
+  // day, and the hourly and daily rollups ordered by model: the dashboard's series folded to their
+  // top groups (core/api/spend-queries.ts)
+  `
+  -- How many of a group's rows count for their cost (superseded = 0): the hourly series list a group
+  -- by these, as usage_hourly holds them, so ranking a window's groups for them can read months and
+  -- days too. usage_hourly already sums them per hour.
+  ALTER TABLE usage_daily ADD COLUMN spend_rows INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE usage_monthly ADD COLUMN spend_rows INTEGER NOT NULL DEFAULT 0;
+  UPDATE usage_daily SET spend_rows = counted.rows
+  FROM (SELECT hour - hour % 86400 AS day, provider, model, project, SUM(rows) AS rows FROM usage_hourly GROUP BY 1, 2, 3, 4) AS counted
+  WHERE usage_daily.day = counted.day AND usage_daily.provider = counted.provider AND usage_daily.model = counted.model AND usage_daily.project = counted.project;
+  UPDATE usage_monthly SET spend_rows = counted.rows
+  FROM (SELECT CAST(strftime('%s', day, 'unixepoch', 'start of month') AS INTEGER) AS month, provider, model, project, SUM(spend_rows) AS rows FROM usage_daily GROUP BY 1, 2, 3, 4) AS counted
+  WHERE usage_monthly.month = counted.month AND usage_monthly.provider = counted.provider AND usage_monthly.model = counted.model AND usage_monthly.project = counted.project;
+
+  -- The spend that counts summed over every model and project, per provider and UTC hour or day:
+  -- the spend of all groups per bucket, of which "other" is what the kept groups leave.
+  CREATE TABLE usage_spend_hour_totals (
+    hour INTEGER NOT NULL,
+    provider TEXT NOT NULL,
+    rows INTEGER NOT NULL,
+    cost_nano INTEGER NOT NULL,
+    estimated_nano INTEGER NOT NULL,
+    PRIMARY KEY (hour, provider)
+  ) WITHOUT ROWID;
+  CREATE TABLE usage_spend_day_totals (
+    day INTEGER NOT NULL,
+    provider TEXT NOT NULL,
+    rows INTEGER NOT NULL,
+    cost_nano INTEGER NOT NULL,
+    estimated_nano INTEGER NOT NULL,
+    PRIMARY KEY (day, provider)
+  ) WITHOUT ROWID;
+  INSERT INTO usage_spend_hour_totals SELECT hour, provider, SUM(rows), SUM(cost_nano), SUM(estimated_nano) FROM usage_hourly GROUP BY 1, 2;
+  INSERT INTO usage_spend_day_totals SELECT hour - hour % 86400, provider, SUM(rows), SUM(cost_nano), SUM(estimated_nano) FROM usage_hourly GROUP BY 1, 2;
+
+  -- One group's cells over a window, in order. The hourly one covers what it reads (a key lookup
+  -- per row made the ten kept models of a 90-day hourly chart 4x slower at 1M rows); the daily one
+  -- does not, so that it changes only when a group's day first appears, not on every write.
+  CREATE INDEX usage_hourly_by_model ON usage_hourly (provider, model, hour, rows, cost_nano, estimated_nano);
+  CREATE INDEX usage_daily_by_model ON usage_daily (provider, model, day);
+
+  -- Migration 4's and 6's triggers on usage, now keeping these too.
+  DROP TRIGGER usage_rollups_insert;
+  DROP TRIGGER usage_rollups_delete;
+  DROP TRIGGER usage_rollups_update_old;
+  DROP TRIGGER usage_rollups_update_new;
+  ${usageRollupTriggers('usage_rollups', usageRollupChange, ROLLUP_INPUTS_CHANGED)}
+  DROP TRIGGER usage_hourly_insert;
+  DROP TRIGGER usage_hourly_delete;
+  DROP TRIGGER usage_hourly_update_old;
+  DROP TRIGGER usage_hourly_update_new;
+  ${usageRollupTriggers('usage_spend', spendRollupChange, HOURLY_INPUTS_CHANGED, notSuperseded)}
   `,
 ];
 

@@ -6,7 +6,8 @@
  *
  * A window [from, to) is read as full months from the monthly rollup, full days from the daily
  * one, and the partial days at its edges from the raw hourly rows (planWindow), which gives
- * exactly what aggregating the raw rows of the window would.
+ * exactly what aggregating the raw rows of the window would. The dashboard's series read families
+ * of rollups through level plans (planLevels), which may also take away what lies outside a window.
  */
 import type { TimeWindow } from '../../shared/time-range.js';
 import type { Db } from './db.js';
@@ -159,47 +160,225 @@ export function querySpendByProvider(db: Db, from: number, to: number, filter: U
 
 const HOUR = 3_600;
 
-/**
- * Which source answers which part of a window for the spend that counts: raw rows in the partial
- * hours at its edges, the hourly rollup (migration 6) for the full hours, and, with `days`, the
- * daily rollup for the full days among them.
- */
-export interface SpendPlan {
-  raw: [Range, Range];
-  hours: [Range, Range];
-  days: Range;
-}
+/** The levels a window is read at, coarsest first: the rollups per month, day and hour, and `raw`, the usage rows themselves. */
+export type Level = 'month' | 'day' | 'hour' | 'raw';
 
-/** Splits the closed window [from, to) into partial hours at its edges, full hours, and (with `days`) full days. */
-export function planSpend(from: number, to: number, days: boolean): SpendPlan {
-  if (from >= to) return { raw: [EMPTY, EMPTY], hours: [EMPTY, EMPTY], days: EMPTY };
-  const hourFrom = Math.ceil(from / HOUR) * HOUR;
-  const hourTo = Math.floor(to / HOUR) * HOUR;
-  if (hourFrom >= hourTo) return { raw: [[from, to], EMPTY], hours: [EMPTY, EMPTY], days: EMPTY };
-  const raw: [Range, Range] = [from < hourFrom ? [from, hourFrom] : EMPTY, hourTo < to ? [hourTo, to] : EMPTY];
-  const dayFrom = Math.ceil(hourFrom / DAY) * DAY;
-  const dayTo = Math.floor(hourTo / DAY) * DAY;
-  if (!days || dayFrom >= dayTo) return { raw, hours: [[hourFrom, hourTo], EMPTY], days: EMPTY };
-  return { raw, hours: [hourFrom < dayFrom ? [hourFrom, dayFrom] : EMPTY, dayTo < hourTo ? [dayTo, hourTo] : EMPTY], days: [dayFrom, dayTo] };
-}
+const LEVELS: readonly Level[] = ['month', 'day', 'hour', 'raw'];
 
-/** Named parameters of a spend plan, for countedSpendSql: @raw1From…@raw2To, @hours1From…@hours2To, @daysFrom/@daysTo. */
-export function spendPlanParams(plan: SpendPlan): Record<string, number> {
-  return rangeParams({ raw1: plan.raw[0], raw2: plan.raw[1], hours1: plan.hours[0], hours2: plan.hours[1], days: plan.days });
+/** [from, to) read with a sign: a plan adds `sign` × its sums. */
+export interface SignedRange {
+  from: number;
+  to: number;
+  sign: 1 | -1;
 }
 
 /**
- * SQL of rows (bucket, provider, model, project, cost_nano, estimated_nano) whose sums are the spend
- * that counts (superseded = 0) in a window planned by planSpend (parameters: spendPlanParams).
- * `bucket` is the start of the row's UTC hour, or day for the daily part. Every row of the raw and
- * hourly parts stands for at least one counted usage row; a daily row may stand for rows that count
- * for nothing (all superseded), so whoever needs to know whether a group has rows asks the daily rollups.
- * The raw parts read the partial index of counted rows, which covers them.
+ * The ranges each level reads. Two at most per level (one per edge of the window), empty ones
+ * filling the rest, so that every plan has one shape and a family's SQL is one prepared statement.
  */
-export function countedSpendSql(): string {
-  const raw = (n: 1 | 2) =>
-    `SELECT bucket_start - bucket_start % ${HOUR} AS bucket, provider, model, project, cost_nano, CASE WHEN cost_kind = 'estimated' THEN cost_nano ELSE 0 END AS estimated_nano
-     FROM usage WHERE superseded = 0 AND bucket_start >= @raw${n}From AND bucket_start < @raw${n}To`;
-  const hours = (n: 1 | 2) => `SELECT hour AS bucket, provider, model, project, cost_nano, estimated_nano FROM usage_hourly WHERE hour >= @hours${n}From AND hour < @hours${n}To`;
-  return [raw(1), hours(1), 'SELECT day AS bucket, provider, model, project, cost_nano, estimated_nano FROM usage_daily WHERE day >= @daysFrom AND day < @daysTo', hours(2), raw(2)].join('\nUNION ALL\n');
+export type LevelPlan = Record<Level, [SignedRange, SignedRange]>;
+
+const NO_RANGE: SignedRange = { from: 0, to: 0, sign: 1 };
+
+/** A level that rolls rows up per unit of time. */
+export type Unit = Exclude<Level, 'raw'>;
+
+function floorTo(sec: number, unit: Unit): number {
+  if (unit === 'month') return monthFloor(sec);
+  const length = unit === 'day' ? DAY : HOUR;
+  return Math.floor(sec / length) * length;
+}
+
+function ceilTo(sec: number, unit: Unit): number {
+  if (unit === 'month') return monthCeil(sec);
+  const length = unit === 'day' ? DAY : HOUR;
+  return Math.ceil(sec / length) * length;
+}
+
+/**
+ * About what reading a range at a level costs, in rows per group: one per month, day or hour read
+ * (a rollup holds about one row per active group and unit), and twice that per hour of raw rows
+ * (several line items and keys per group and hour, each a wider row), so that a rollup always wins a tie.
+ */
+function readCost(from: number, to: number, level: Level): number {
+  const span = Math.abs(to - from);
+  if (level === 'raw') return (2 * span) / HOUR;
+  return span / (level === 'month' ? 30 * DAY : level === 'day' ? DAY : HOUR);
+}
+
+/** A range read at one level, from `from` to `to`: taken away when `to` < `from`. */
+type Piece = [level: Level, from: number, to: number];
+
+/**
+ * The cheapest way (by readCost) to read the signed range from x to y with the given levels: whole
+ * units at the coarsest level that has any, the rest at finer ones. Signed, a unit may reach past
+ * the range and the part past it be taken away at the finer levels (a month minus its last three
+ * days costs less than twenty-seven days); unsigned, every piece lies inside the range.
+ */
+function decompose(x: number, y: number, levels: readonly Level[], signed: boolean): { cost: number; pieces: Piece[] } {
+  if (x === y) return { cost: 0, pieces: [] };
+  const [level = 'raw', ...finer] = levels;
+  if (level === 'raw') return { cost: readCost(x, y, 'raw'), pieces: [['raw', x, y]] };
+  let best = decompose(x, y, finer, signed);
+  const starts = signed ? [floorTo(x, level), ceilTo(x, level)] : [ceilTo(x, level)];
+  const ends = signed ? [floorTo(y, level), ceilTo(y, level)] : [floorTo(y, level)];
+  for (const a of new Set(starts)) {
+    for (const b of new Set(ends)) {
+      if (signed ? a === b : a >= b) continue;
+      const left = decompose(x, a, finer, signed);
+      const right = decompose(b, y, finer, signed);
+      const cost = readCost(a, b, level) + left.cost + right.cost;
+      if (cost < best.cost) best = { cost, pieces: [[level, a, b], ...left.pieces, ...right.pieces] };
+    }
+  }
+  return best;
+}
+
+/**
+ * Plans the closed window [from, to) over `levels` (coarsest first, ending with 'raw'). Unsigned,
+ * every range lies inside the window and inside one unit of the finest level above it, so that
+ * rows can be bucketed by any unit at least as coarse as the coarsest level given. Signed, the
+ * plan may read whole units reaching past the window and take the part outside away again,
+ * whichever reads fewer rows: right for sums over the whole window, not for buckets.
+ */
+export function planLevels(from: number, to: number, levels: readonly Level[], signed: boolean): LevelPlan {
+  const plan: LevelPlan = { month: [NO_RANGE, NO_RANGE], day: [NO_RANGE, NO_RANGE], hour: [NO_RANGE, NO_RANGE], raw: [NO_RANGE, NO_RANGE] };
+  const used: Record<Level, number> = { month: 0, day: 0, hour: 0, raw: 0 };
+  if (from >= to) return plan;
+  for (const [level, a, b] of decompose(from, to, levels, signed).pieces) {
+    // Each edge of the window leaves at most one piece per level (the other end of an edge is a unit boundary).
+    const slot = used[level]++;
+    if (slot > 1) throw new Error(`planning [${from}, ${to}) read more than two ranges at the ${level} level`);
+    plan[level][slot] = a < b ? { from: a, to: b, sign: 1 } : { from: b, to: a, sign: -1 };
+  }
+  return plan;
+}
+
+/**
+ * Named parameters of a level plan: @<level><1|2>From, …To and …Sign, as familySql names them. The
+ * sign is bound as a bigint: SQLite takes a JS number as a REAL, and REAL × INTEGER is a REAL, which
+ * would round sums past 2^53 nano-dollars.
+ */
+export function levelParams(plan: LevelPlan): Record<string, number | bigint> {
+  const params: Record<string, number | bigint> = {};
+  for (const level of LEVELS) {
+    plan[level].forEach(({ from, to, sign }, i) => {
+      params[`${level}${i + 1}From`] = from;
+      params[`${level}${i + 1}To`] = to;
+      params[`${level}${i + 1}Sign`] = BigInt(sign);
+    });
+  }
+  return params;
+}
+
+/** How a family reads one level: its table, the time column ranges apply to, and what each row adds. */
+interface LevelTable {
+  table: string;
+  time: string;
+  /** The row's unit start, when not `time` itself. */
+  bucket?: string;
+  n: string;
+  cost: string;
+  estimated: string;
+  where?: string;
+}
+
+/**
+ * Tables that sum usage at some levels, read as rows (time, provider[, model, project], n,
+ * cost_nano, estimated_nano): `time` is the start of the row's unit (an hour for raw rows), `n`
+ * how many usage rows it stands for (a group with n > 0 over a window has rows in it).
+ */
+export interface Family {
+  levels: Partial<Record<Level, LevelTable>>;
+  /** Whether rows name their model and project, besides their provider. */
+  groups: boolean;
+}
+
+const ESTIMATED_COST = "CASE WHEN cost_kind = 'estimated' THEN cost_nano ELSE 0 END";
+const RAW_HOUR = `bucket_start - bucket_start % ${HOUR}`;
+
+/** A counted-spend rollup (usage_hourly, or migration 7's totals) read at one level. */
+function countedTable(table: string, time: string, where?: string): LevelTable {
+  return { table, time, n: 'rows', cost: 'cost_nano', estimated: 'estimated_nano', ...(where ? { where } : {}) };
+}
+
+/** Raw usage rows whose cost counts, through the partial index that covers them (usage_counted_spend_by_time). */
+function countedRaw(where: string): LevelTable {
+  return { table: 'usage', time: 'bucket_start', bucket: RAW_HOUR, n: '1', cost: 'cost_nano', estimated: ESTIMATED_COST, where: `superseded = 0${where}` };
+}
+
+/**
+ * Every usage row, whether its cost counts or not, with spend as SPEND_NANO_SQL counts it: `n` is
+ * how many rows there are, by which the spend views list a group whose rows count for nothing at
+ * $0. The raw rows are read through usage_spend_by_time, which covers them.
+ */
+export const LISTED_USAGE: Family = {
+  groups: true,
+  levels: {
+    month: { table: 'usage_monthly', time: 'month', n: 'present', cost: 'cost_nano', estimated: 'estimated_nano' },
+    day: { table: 'usage_daily', time: 'day', n: 'present', cost: 'cost_nano', estimated: 'estimated_nano' },
+    raw: { table: 'usage', time: 'bucket_start', bucket: RAW_HOUR, n: '1', cost: 'CASE WHEN superseded = 0 THEN cost_nano ELSE 0 END', estimated: `CASE WHEN superseded = 0 THEN ${ESTIMATED_COST} ELSE 0 END` },
+  },
+};
+
+/**
+ * The usage rows whose cost counts (superseded = 0): `n` is how many, so a group with n > 0 has such
+ * a row; months and days from the usage rollups (spend_rows, migration 7), hours from usage_hourly.
+ */
+export const COUNTED_SPEND: Family = {
+  groups: true,
+  levels: {
+    month: { table: 'usage_monthly', time: 'month', n: 'spend_rows', cost: 'cost_nano', estimated: 'estimated_nano' },
+    day: { table: 'usage_daily', time: 'day', n: 'spend_rows', cost: 'cost_nano', estimated: 'estimated_nano' },
+    hour: countedTable('usage_hourly', 'hour'),
+    raw: countedRaw(''),
+  },
+};
+
+/**
+ * COUNTED_SPEND of one (provider, model) group, @provider and @model, through the rollups' by-model
+ * indexes (migration 7). The unary `+` keeps SQLite from walking the usage table by provider instead of by time.
+ */
+export const COUNTED_MODEL_SPEND: Family = {
+  groups: false,
+  levels: {
+    day: { table: 'usage_daily', time: 'day', n: 'spend_rows', cost: 'cost_nano', estimated: 'estimated_nano', where: 'provider = @provider AND model = @model' },
+    hour: countedTable('usage_hourly', 'hour', 'provider = @provider AND model = @model'),
+    raw: countedRaw(' AND +provider = @provider AND +model = @model'),
+  },
+};
+
+/** COUNTED_SPEND summed over every group, per provider: @provider's, or every provider's when it is NULL. */
+export const COUNTED_PROVIDER_SPEND: Family = {
+  groups: false,
+  levels: {
+    day: countedTable('usage_spend_day_totals', 'day', '(@provider IS NULL OR provider = @provider)'),
+    hour: countedTable('usage_spend_hour_totals', 'hour', '(@provider IS NULL OR provider = @provider)'),
+    raw: countedRaw(' AND (@provider IS NULL OR +provider = @provider)'),
+  },
+};
+
+/** A family's levels, coarsest first, from `coarsest` on: those whose rows lie inside one bucket of that unit. */
+export function familyLevels(family: Family, coarsest: Unit = 'month'): Level[] {
+  return LEVELS.slice(LEVELS.indexOf(coarsest)).filter((level) => family.levels[level] !== undefined);
+}
+
+/**
+ * SQL of a family's rows over a window planned by planLevels with its levels (parameters:
+ * levelParams): summed by whatever the caller groups by, they give the window's sums exactly.
+ */
+export function familySql(family: Family): string {
+  const parts: string[] = [];
+  for (const level of LEVELS) {
+    const table = family.levels[level];
+    if (!table) continue;
+    for (const slot of [1, 2]) {
+      const p = `@${level}${slot}`;
+      parts.push(
+        `SELECT ${table.bucket ?? table.time} AS time, provider${family.groups ? ', model, project' : ''}, ${p}Sign * ${table.n} AS n, ${p}Sign * ${table.cost} AS cost_nano, ${p}Sign * ${table.estimated} AS estimated_nano
+         FROM ${table.table} WHERE ${table.time} >= ${p}From AND ${table.time} < ${p}To${table.where ? ` AND ${table.where}` : ''}`,
+      );
+    }
+  }
+  return parts.join('\nUNION ALL\n');
 }

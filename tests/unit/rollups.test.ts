@@ -15,10 +15,11 @@ import { querySeriesTotals } from '../../core/metrics/snapshot.js';
 import { createCostEstimator, estimateCostNano, type TokenCounts } from '../../core/pricing/estimate.js';
 import { DB_FILE, openDatabase, type Db } from '../../core/store/db.js';
 import { MIGRATIONS } from '../../core/store/migrations.js';
-import { bucketStarts, querySpendSeries } from '../../core/api/spend-queries.js';
-import { planWindow, querySpendByProvider } from '../../core/store/rollups.js';
+import { bucketStarts, querySpendSeries, type SeriesOptions } from '../../core/api/spend-queries.js';
+import { planLevels, planWindow, querySpendByProvider } from '../../core/store/rollups.js';
 import { COUNTED_ROWS_SQL, ESTIMATED_NANO_SQL, SPEND_NANO_SQL } from '../../core/store/spend-sql.js';
 import { writeProviderFetch } from '../../core/store/usage-repo.js';
+import type { Granularity } from '../../shared/api.js';
 import type { ProviderId } from '../../shared/providers.js';
 import { formatNanoAsDecimal, parseAmountToNano } from '../../shared/money.js';
 import { seededRandom } from '../../shared/random.js';
@@ -147,52 +148,114 @@ function rawCustomers(db: Db, from: number, to: number): unknown[] {
 const SERIES_FROM = START - 2 * DAY;
 const SERIES_TO = START + (DAYS + 2) * DAY;
 
-/** The hourly series by model straight from the raw rows whose cost counts: the reference for the hourly rollup (migration 6). */
-function rawHourlySeries(db: Db, from: number, to: number): unknown[] {
-  const starts = bucketStarts(from, to, 'hour');
+/**
+ * Windows that reach across a month with rows on both sides of their edges (2026-01-31 and
+ * 2026-02-01 hold rows): summed over the whole window, they are read as whole months less the part
+ * outside, so these check the parts taken away as well as those added.
+ */
+const ACROSS_MONTHS: Array<[number, number]> = [
+  [Date.UTC(2026, 0, 3, 5) / 1000, Date.UTC(2026, 0, 31, 14, 30, 17) / 1000],
+  [Date.UTC(2026, 1, 1, 7, 20, 34) / 1000, Date.UTC(2026, 1, 26) / 1000],
+  [Date.UTC(2026, 0, 27, 13) / 1000, Date.UTC(2026, 1, 27, 2) / 1000],
+];
+
+const BUCKET_OF: Record<Granularity, string> = {
+  hour: `bucket_start - bucket_start % ${HOUR}`,
+  day: `bucket_start - bucket_start % ${DAY}`,
+  month: `CAST(strftime('%s', bucket_start, 'unixepoch', 'start of month') AS INTEGER)`,
+};
+
+/**
+ * A series answer straight from the raw rows: spend as SPEND_NANO_SQL counts it per bucket and
+ * group, listing by hour the groups with a row whose cost counts, by day and month every group with
+ * rows, at $0 if they count for nothing. The reference for the rollup-backed answer, as one line per
+ * series (provider, key, then cost and estimated per bucket), sorted.
+ */
+function rawSpendSeries(db: Db, from: number, to: number, granularity: Granularity, groupBy: SeriesOptions['groupBy'], providers?: readonly ProviderId[]): string[] {
+  const starts = bucketStarts(from, to, granularity);
+  const at = new Map(starts.map((start, i) => [start, i]));
   const series = new Map<string, { provider: string; key: string; cost: bigint[]; estimated: bigint[] }>();
   const rows = db
-    .prepare(`SELECT bucket_start - bucket_start % ${HOUR}, provider, model, cost_nano, CASE WHEN cost_kind = 'estimated' THEN cost_nano ELSE 0 END FROM usage WHERE superseded = 0 AND bucket_start >= ? AND bucket_start < ?`)
+    .prepare(
+      `SELECT ${BUCKET_OF[granularity]}, provider, ${groupBy}, CASE WHEN superseded = 0 THEN cost_nano ELSE 0 END, CASE WHEN superseded = 0 AND cost_kind = 'estimated' THEN cost_nano ELSE 0 END
+       FROM usage WHERE bucket_start >= ? AND bucket_start < ?${granularity === 'hour' ? ' AND superseded = 0' : ''}`,
+    )
     .raw(true)
     .safeIntegers(true)
-    .all(from, to) as Array<[bigint, string, string, bigint, bigint]>;
-  for (const [hour, provider, model, cost, estimated] of rows) {
-    const id = `${provider}|${model}`;
-    if (!series.has(id)) series.set(id, { provider, key: model, cost: starts.map(() => 0n), estimated: starts.map(() => 0n) });
-    const at = starts.indexOf(Number(hour));
-    series.get(id)!.cost[at]! += cost;
-    series.get(id)!.estimated[at]! += estimated;
+    .all(from, to) as Array<[bigint, ProviderId, string, bigint, bigint]>;
+  for (const [bucket, provider, key, cost, estimated] of rows) {
+    if (providers && !providers.includes(provider)) continue;
+    const id = `${provider}|${key}`;
+    if (!series.has(id)) series.set(id, { provider, key, cost: starts.map(() => 0n), estimated: starts.map(() => 0n) });
+    series.get(id)!.cost[at.get(Number(bucket))!]! += cost;
+    series.get(id)!.estimated[at.get(Number(bucket))!]! += estimated;
   }
-  return [...series.values()].map((s) => [s.provider, s.key, s.cost.map(formatNanoAsDecimal), s.estimated.map(formatNanoAsDecimal)]).sort((a, b) => String(a.slice(0, 2)).localeCompare(String(b.slice(0, 2))));
+  return [...series.values()].map((s) => seriesLine(s.provider, s.key, s.cost.map(formatNanoAsDecimal), s.estimated.map(formatNanoAsDecimal))).sort();
+}
+
+/** One series as a line of text: comparing hundreds of answers cell by cell as arrays would make the test slow. */
+function seriesLine(provider: string | null, key: string, costUsd: string[], estimatedUsd: string[]): string {
+  return `${provider} ${key}: ${costUsd.join(' ')} | ${estimatedUsd.join(' ')}`;
 }
 
 const nano = (usd: string): bigint => parseAmountToNano(usd)!;
 
+const GROUPINGS = ['model', 'project', 'provider'] as const;
+
 /**
- * The spend series of [from, to): hourly ones equal the raw rows; and folded to their `top` groups,
- * every granularity keeps the biggest groups' series as they were and sums the others into
- * `other`, so that all series together add up to every group's spend, billed and estimated apart.
+ * The spend series of [from, to), by every granularity, grouped by GROUPINGS[variant % 3] and, for
+ * odd variants, of two providers only: they equal the raw rows; and folded to their `top` groups,
+ * they keep the biggest groups' series as they were and sum the others into `other`, so that all
+ * series together add up to every group's spend, billed and estimated apart.
  */
-function expectSeriesExact(db: Db, from: number, to: number): void {
+function expectSeriesExact(db: Db, from: number, to: number, variant: number): void {
   if (from >= to) return;
-  const hourly = querySpendSeries(db, { fromSec: from, toSec: to }, { granularity: 'hour', groupBy: 'model' });
-  const shown = hourly.series.map((s) => [s.provider, s.key, s.costUsd, s.estimatedUsd]).sort((a, b) => String(a.slice(0, 2)).localeCompare(String(b.slice(0, 2))));
-  expect(shown, `hourly series in [${from}, ${to})`).toEqual(rawHourlySeries(db, from, to));
-  for (const [granularity, groupBy] of [['hour', 'model'], ['day', 'project'], ['month', 'model']] as const) {
-    const all = granularity === 'hour' && groupBy === 'model' ? hourly : querySpendSeries(db, { fromSec: from, toSec: to }, { granularity, groupBy });
-    const folded = querySpendSeries(db, { fromSec: from, toSec: to }, { granularity, groupBy, top: 2 });
-    const what = `by ${granularity} and ${groupBy} in [${from}, ${to}), top 2`;
-    expect(folded.series, what).toEqual(all.series.slice(0, 2));
-    expect(folded.other?.groups, what).toBe(all.series.length > 2 ? all.series.length - 2 : undefined);
+  const groupBy = GROUPINGS[variant % GROUPINGS.length]!;
+  const providers: ProviderId[] | undefined = variant % 2 === 1 ? ['openai', 'anthropic'] : undefined;
+  for (const granularity of ['hour', 'day', 'month'] as const) {
+    const options = { granularity, groupBy, ...(providers ? { providers } : {}) };
+    const what = `by ${granularity} and ${groupBy}${providers ? ` of ${providers.join(', ')}` : ''} in [${from}, ${to})`;
+    const all = querySpendSeries(db, { fromSec: from, toSec: to }, options);
+    expect(all.series.map((s) => seriesLine(s.provider, s.key, s.costUsd, s.estimatedUsd)).sort(), what).toEqual(rawSpendSeries(db, from, to, granularity, groupBy, providers));
+    const folded = querySpendSeries(db, { fromSec: from, toSec: to }, { ...options, top: 2 });
+    expect(folded.series, `${what}, top 2`).toEqual(all.series.slice(0, 2));
+    expect(folded.other?.groups, `${what}, top 2`).toBe(all.series.length > 2 ? all.series.length - 2 : undefined);
     for (const part of ['costUsd', 'estimatedUsd'] as const) {
       const sum = (series: Array<Record<typeof part, string[]>>, at: number): bigint => series.reduce((total, s) => total + nano(s[part][at]!), 0n);
-      const perBucket = (series: Array<Record<typeof part, string[]>>) => all.buckets.map((_, at) => sum(series, at));
-      expect(perBucket([...folded.series, ...(folded.other ? [folded.other] : [])]), `${what}: ${part}`).toEqual(perBucket(all.series));
+      const perBucket = (series: Array<Record<typeof part, string[]>>) => all.buckets.map((_, at) => sum(series, at)).join(' ');
+      expect(perBucket([...folded.series, ...(folded.other ? [folded.other] : [])]), `${what}, top 2: ${part}`).toBe(perBucket(all.series));
     }
   }
 }
 
-function expectRollupsExact(db: Db, random: () => number): void {
+/**
+ * What the rollups hold of the rows whose cost counts (migrations 6 and 7: how many, their spend
+ * and its estimated part), straight from those rows. Only the hourly rollup deletes a row once
+ * nothing counts in it; the others keep it, so rows holding nothing are left out of the comparison.
+ */
+function expectSpendRollupsExact(db: Db): void {
+  const day = `bucket_start - bucket_start % ${DAY}`;
+  const tables: Array<[table: string, key: string, rows: string, rawKey: string]> = [
+    ['usage_hourly', 'hour, provider, model, project', 'rows', `bucket_start - bucket_start % ${HOUR}, provider, model, project`],
+    ['usage_daily', 'day, provider, model, project', 'spend_rows', `${day}, provider, model, project`],
+    ['usage_monthly', 'month, provider, model, project', 'spend_rows', `${BUCKET_OF.month}, provider, model, project`],
+    ['usage_spend_hour_totals', 'hour, provider', 'rows', `bucket_start - bucket_start % ${HOUR}, provider`],
+    ['usage_spend_day_totals', 'day, provider', 'rows', `${day}, provider`],
+  ];
+  for (const [table, key, rows, rawKey] of tables) {
+    const order = key.split(', ').map((_, i) => i + 1).join(', ');
+    const stored = db.prepare(`SELECT ${key}, ${rows}, cost_nano, estimated_nano FROM ${table} WHERE ${rows} <> 0 OR cost_nano <> 0 OR estimated_nano <> 0 ORDER BY ${order}`).raw(true).safeIntegers(true).all();
+    const raw = db
+      .prepare(`SELECT ${rawKey}, COUNT(*), SUM(cost_nano), SUM(CASE WHEN cost_kind = 'estimated' THEN cost_nano ELSE 0 END) FROM usage WHERE superseded = 0 GROUP BY ${order} ORDER BY ${order}`)
+      .raw(true)
+      .safeIntegers(true)
+      .all();
+    expect(stored, table).toEqual(raw);
+  }
+}
+
+/** Every rollup-backed query against the raw rows; `series` false leaves the spend series out (what folding the customer rollups cannot change). */
+function expectRollupsExact(db: Db, random: () => number, series = true): void {
   for (const [i, [from, to]] of windows(random).entries()) {
     const lo = from ?? Number.MIN_SAFE_INTEGER;
     const hi = to ?? Number.MAX_SAFE_INTEGER;
@@ -203,8 +266,11 @@ function expectRollupsExact(db: Db, random: () => number): void {
       expect(querySpendByProvider(db, lo, hi, { project }), `spend of ${project} in [${from}, ${to})`).toEqual(rawSpend(db, lo, hi, project));
     }
     // A series answer is hundreds of cells: every fourth window (the fixed ones among them) keeps the test fast.
-    if (i % 4 === 0) expectSeriesExact(db, Math.max(lo, SERIES_FROM), Math.min(hi, SERIES_TO));
+    if (series && i % 4 === 0) expectSeriesExact(db, Math.max(lo, SERIES_FROM), Math.min(hi, SERIES_TO), i / 4);
   }
+  if (!series) return;
+  for (const [i, [from, to]] of ACROSS_MONTHS.entries()) expectSeriesExact(db, from, to, i);
+  expectSpendRollupsExact(db);
 }
 
 /**
@@ -218,7 +284,7 @@ function expectRollupsExactThenFolded(db: Db, random: () => number, inBatch = fa
   if (inBatch) db.transaction(() => foldCustomerRollups(db)).immediate();
   else foldCustomerRollups(db);
   expect(pendingCustomerChanges(db)).toBe(0);
-  expectRollupsExact(db, random);
+  expectRollupsExact(db, random, false);
 }
 
 describe('usage rollups', () => {
@@ -278,6 +344,32 @@ describe('usage rollups', () => {
     expect(planWindow(feb - DAY - 5, mar + DAY + 7, true)).toEqual({ raw: [[feb - DAY - 5, feb - DAY], [mar + DAY, mar + DAY + 7]], days: [[feb - DAY, feb], [mar, mar + DAY]], months: [feb, mar] });
     expect(planWindow(feb + 10, feb + 20, true)).toEqual({ raw: [[feb + 10, feb + 20], [0, 0]], days: [[0, 0], [0, 0]], months: [0, 0] });
     expect(planWindow(feb, mar, false)).toEqual({ raw: [[0, 0], [0, 0]], days: [[feb, mar], [0, 0]], months: [0, 0] });
+  });
+  it('plan a window as whole months, days and hours, taking away what lies outside it where that reads fewer rows', () => {
+    const at = (month: number, day: number, hour = 0, minute = 0): number => Date.UTC(2026, month - 1, day, hour, minute) / 1000;
+    const range = (from: number, to: number, sign: 1 | -1 = 1) => ({ from, to, sign });
+    const none = range(0, 0);
+    // 90 days back from an afternoon: September to November whole, less the end of November; the last days of August added.
+    expect(planLevels(at(8, 29, 14, 35), at(11, 27, 14, 35), ['month', 'day', 'raw'], true)).toEqual({
+      month: [range(at(9, 1), at(12, 1)), none],
+      day: [range(at(8, 30), at(9, 1)), range(at(11, 28), at(12, 1), -1)],
+      hour: [none, none],
+      raw: [range(at(8, 29, 14, 35), at(8, 30)), range(at(11, 27, 14, 35), at(11, 28), -1)],
+    });
+    // In buckets, nothing is taken away: every range lies inside the window.
+    expect(planLevels(at(8, 29, 14, 35), at(11, 27, 14, 35), ['day', 'hour', 'raw'], false)).toEqual({
+      month: [none, none],
+      day: [range(at(8, 30), at(11, 27)), none],
+      hour: [range(at(8, 29, 15), at(8, 30)), range(at(11, 27), at(11, 27, 14))],
+      raw: [range(at(8, 29, 14, 35), at(8, 29, 15)), range(at(11, 27, 14), at(11, 27, 14, 35))],
+    });
+    // Under three hours: three whole hours less the minutes outside the window, and no day.
+    expect(planLevels(at(3, 2, 9, 5), at(3, 2, 11, 50), ['month', 'day', 'hour', 'raw'], true)).toEqual({
+      month: [none, none],
+      day: [none, none],
+      hour: [range(at(3, 2, 9), at(3, 2, 12)), none],
+      raw: [range(at(3, 2, 9), at(3, 2, 9, 5), -1), range(at(3, 2, 11, 50), at(3, 2, 12), -1)],
+    });
   });
 });
 
