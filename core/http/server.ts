@@ -76,9 +76,21 @@ export function uiCookieName(port: number | undefined): string {
   return `llmeter_ui_${port ?? 0}`;
 }
 
-/** Sends a JSON body with the status. */
+/** JSON text of a body, bigints as decimal strings. */
+function jsonText(body: unknown): string {
+  try {
+    // A replacer is called for every value (+6 ms on a 262 KB dashboard answer, +300 ms on 5.6 MB):
+    // only bodies holding a bigint, which plain JSON.stringify refuses, pay for it.
+    return JSON.stringify(body);
+  } catch (err) {
+    if (!(err instanceof TypeError)) throw err;
+    return JSON.stringify(body, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value));
+  }
+}
+
+/** Sends a JSON body with the status; bigints become decimal strings. */
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value));
+  const text = jsonText(body);
   res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
   res.end(text);
 }

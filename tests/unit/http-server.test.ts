@@ -22,6 +22,7 @@ async function start(): Promise<RunningServer> {
         version: () => 'fixed',
       }),
       { method: 'POST', path: '/echo', auth: 'ingest', handle: async ({ res, readBody }) => sendJson(res, 200, { bytes: (await readBody()).length }) },
+      { method: 'GET', path: '/bigints', auth: 'ingest', handle: ({ res }) => sendJson(res, 200, { plain: 1.5, nano: [2n ** 70n, -5n], nested: { id: 'x', n: 0n } }) },
     ],
   });
   return server;
@@ -41,6 +42,14 @@ function call(path: string, options: { method?: string; headers?: Record<string,
 const auth = { Authorization: `Bearer ${TOKENS.metrics}` };
 
 describe('HTTP server', () => {
+  it('sends bigints in JSON as exact decimal strings, anywhere in the body', async () => {
+    await start();
+    const res = await call('/bigints', { headers: { Authorization: `Bearer ${TOKENS.ingest}` } });
+    expect(res.status).toBe(200);
+    expect(res.body).toBe('{"plain":1.5,"nano":["1180591620717411303424","-5"],"nested":{"id":"x","n":"0"}}');
+    expect(Number(res.headers['content-length'])).toBe(Buffer.byteLength(res.body));
+  });
+
   it('serves metrics with the 0.0.4 content type and escaped labels', async () => {
     await start();
     const res = await call('/api/v1/metrics', { headers: auth });
