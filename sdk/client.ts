@@ -58,7 +58,7 @@ export interface TrackEvent {
   feature?: string;
   /** When the request started (default: now). */
   timestamp?: Date | string | number;
-  /** A UUID that identifies the request, for your own retries; default: a fresh one. */
+  /** A UUID that identifies the request, for your own retries; default: a fresh time-ordered one (UUIDv7). */
   id?: string;
 }
 
