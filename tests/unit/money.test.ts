@@ -48,6 +48,19 @@ describe('formatNanoAsDecimal', () => {
     expect(formatNanoAsDecimal(1_237_891_200n)).toBe('1.2378912');
     expect(formatNanoAsDecimal(-3_500_000_000n)).toBe('-3.5');
     expect(formatNanoAsDecimal(1n)).toBe('0.000000001');
+    expect(formatNanoAsDecimal(-999_999_999n)).toBe('-0.999999999');
+    expect(formatNanoAsDecimal(10n ** 30n + 10n)).toBe('1000000000000000000000.00000001');
+  });
+  it('writes one canonical form: no leading or trailing zeros, no "-0", digits for the value', () => {
+    fc.assert(
+      fc.property(fc.bigInt({ min: -(10n ** 40n), max: 10n ** 40n }), (nano) => {
+        const text = formatNanoAsDecimal(nano);
+        expect(text).toMatch(/^-?(0|[1-9]\d*)(\.\d*[1-9])?$/);
+        expect(text.startsWith('-')).toBe(nano < 0n);
+        const [whole, fraction = ''] = text.replace('-', '').split('.');
+        expect(BigInt(whole!) * 1_000_000_000n + BigInt(fraction.padEnd(9, '0'))).toBe(nano < 0n ? -nano : nano);
+      }),
+    );
   });
 });
 
