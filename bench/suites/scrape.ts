@@ -83,9 +83,10 @@ export async function benchScrape(size: string, options: { dashboard: boolean; l
     result.scrape.push(entry);
     options.log(`  ${size} scrape ${query.slice('metrics '.length)}: p50 ${timing.medianMs} ms, p99 ${timing.p99Ms} ms; baseline p50 ${common.baseline.medianMs} ms (${entry.speedup}x); totals agree: ${entry.totalsAgree}`);
   };
+  const metricsUrl = (window: (typeof WINDOWS)[number]): string => `${server.url}/api/v1/metrics${window.from ? `?from=${encodeURIComponent(window.from)}` : ''}`;
   try {
     for (const window of WINDOWS) {
-      const url = `${server.url}/api/v1/metrics${window.from ? `?from=${encodeURIComponent(window.from)}` : ''}`;
+      const url = metricsUrl(window);
       const text = await httpOk(url, { token: TOKENS.metrics });
       const bounds = parseTimeWindow(window.from, null, Date.now());
       const fromSec = bounds.fromSec ?? Number.MIN_SAFE_INTEGER;
@@ -131,7 +132,7 @@ export async function benchScrape(size: string, options: { dashboard: boolean; l
     // rows of the last hour: the customer families rank more groups): after a write by the app
     // itself, an SDK batch of 500 events stored by the server, then the scrape 0.25–2.5 s later.
     for (const window of WINDOWS) {
-      const url = `${server.url}/api/v1/metrics${window.from ? `?from=${encodeURIComponent(window.from)}` : ''}`;
+      const url = metricsUrl(window);
       const afterAppWrite = await repeat(() => httpOk(url, { token: TOKENS.metrics }), AFTER_APP_WRITE, async () => {
         await httpOk(`${server.url}/api/v1/ingest`, { method: 'POST', token: TOKENS.ingest, body: batchBody(500, Date.now()) });
         await sleep(SCRAPE_AFTER_APP_WRITE_MS.min + Math.random() * (SCRAPE_AFTER_APP_WRITE_MS.max - SCRAPE_AFTER_APP_WRITE_MS.min));

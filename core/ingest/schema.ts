@@ -40,6 +40,8 @@ const printable = (max: number) =>
     .refine((value) => !CONTROL_CHARACTERS.test(value), 'must not contain control characters')
     .transform(wellFormedText);
 const count = z.number().int().min(0).max(MAX_TOKENS_PER_EVENT);
+/** The largest HTTP status code. */
+const MAX_STATUS = 599;
 
 const eventSchema = z
   .object({
@@ -51,7 +53,7 @@ const eventSchema = z
     cacheWriteTokens: count.default(0),
     outputTokens: count,
     latencyMs: z.number().int().min(0).max(MAX_LATENCY_MS),
-    status: z.number().int().min(0).max(599),
+    status: z.number().int().min(0).max(MAX_STATUS),
     customerId: printable(MAX_CUSTOMER_ID_LENGTH).nullish(),
     feature: printable(MAX_FEATURE_LENGTH).nullish(),
     timestamp: z.iso.datetime({ offset: true }),
@@ -82,8 +84,8 @@ const PROVIDERS: ReadonlySet<unknown> = new Set(PROVIDER_IDS);
 // The same pattern z.iso.datetime({ offset: true }) checks (zod's own export of it).
 const DATETIME_PATTERN = z.regexes.datetime({ offset: true });
 
-const isCount = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) >= 0 && (value as number) <= MAX_TOKENS_PER_EVENT;
 const isIntIn = (value: unknown, max: number): value is number => Number.isSafeInteger(value) && (value as number) >= 0 && (value as number) <= max;
+const isCount = (value: unknown): value is number => isIntIn(value, MAX_TOKENS_PER_EVENT);
 
 /** An event as validated, before the timestamp is read; what batchSchema's output holds per event. */
 type ValidEvent = z.output<typeof eventSchema>;
@@ -111,7 +113,7 @@ function plainEvents(events: readonly unknown[]): ValidEvent[] | null {
       !model || customerId === undefined && event['customerId'] !== undefined || feature === undefined && event['feature'] !== undefined ||
       !isCount(inputTokens) || !isCount(cachedInputTokens) || !isCount(cacheWriteTokens) || !isCount(outputTokens) ||
       cachedInputTokens + cacheWriteTokens > inputTokens ||
-      !isIntIn(latencyMs, MAX_LATENCY_MS) || !isIntIn(status, 599) ||
+      !isIntIn(latencyMs, MAX_LATENCY_MS) || !isIntIn(status, MAX_STATUS) ||
       typeof timestamp !== 'string' || !DATETIME_PATTERN.test(timestamp)
     ) {
       return null;
