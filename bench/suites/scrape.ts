@@ -43,15 +43,16 @@ const WINDOWS: Array<{ label: string; from: string | null }> = [
 ];
 
 const OURS = { warmup: 10, runs: 300, budgetMs: 15_000 };
-/** Each run waits seconds after its batch: fewer runs. */
-const AFTER_APP_WRITE = { warmup: 2, runs: 15, budgetMs: 30_000 };
+/** Each run waits seconds after its write: fewer runs. */
+const SCRAPED_LATER = { warmup: 2, runs: 15, budgetMs: 30_000 };
 /**
- * How long after its own write the app is scraped, drawn anew for each run: Prometheus scrapes on
- * its own clock, so its next scrape lands anywhere from moments to an interval after a poll or an
- * SDK batch. A fixed delay would always meet, or always miss, the work the app does at fixed times
- * after a batch (the customer-rollup fold, after 1 s of quiet).
+ * How long after a write the app is scraped, drawn anew for each run: Prometheus scrapes on its
+ * own clock, so its next scrape lands anywhere from moments to an interval after a poll or an SDK
+ * batch. A fixed delay would always meet, or always miss, the work the app does at fixed times
+ * after a write (the customer-rollup fold, after 1 s of quiet; the watch for other processes' writes).
  */
-const SCRAPE_AFTER_APP_WRITE_MS = { min: 250, max: 2_500 };
+const SCRAPE_LATER_MS = { min: 250, max: 2_500 };
+const laterDelay = (): Promise<void> => sleep(SCRAPE_LATER_MS.min + Math.random() * (SCRAPE_LATER_MS.max - SCRAPE_LATER_MS.min));
 const BASELINE = { warmup: 1, runs: 10, budgetMs: 20_000 };
 
 /** Whether our cost samples equal the baseline's sums to the metric's precision (1e-6 USD). */
@@ -98,11 +99,17 @@ export async function benchScrape(size: string, options: { dashboard: boolean; l
       const ours = await repeat(scrape, OURS);
       // Right after a write: another connection commits before every scrape, so each one renders.
       const afterWrite = await repeat(scrape, OURS, () => touch.run());
+      // The same write, and Prometheus's scrape some time later: the app has seen the write by then.
+      const afterWriteLater = await repeat(scrape, SCRAPED_LATER, async () => {
+        touch.run();
+        await laterDelay();
+      });
       const baseline = await repeat(() => naiveScrape(reader, fromSec, toSec), BASELINE);
       const common = { dataset: size, rows: info.rows, models: info.models, series: baselineTotals.size, baseline, load, totalsAgree: agree(costSamples(text), baselineTotals) };
       commons.set(window.label, common);
       record(`metrics ${window.label}`, ours, common);
       record(`metrics ${window.label}, after a write`, afterWrite, common);
+      record(`metrics ${window.label}, after another process's write`, afterWriteLater, common);
     }
     if (options.dashboard) {
       const nowMs = Date.now();
@@ -133,9 +140,9 @@ export async function benchScrape(size: string, options: { dashboard: boolean; l
     // itself, an SDK batch of 500 events stored by the server, then the scrape 0.25–2.5 s later.
     for (const window of WINDOWS) {
       const url = metricsUrl(window);
-      const afterAppWrite = await repeat(() => httpOk(url, { token: TOKENS.metrics }), AFTER_APP_WRITE, async () => {
+      const afterAppWrite = await repeat(() => httpOk(url, { token: TOKENS.metrics }), SCRAPED_LATER, async () => {
         await httpOk(`${server.url}/api/v1/ingest`, { method: 'POST', token: TOKENS.ingest, body: batchBody(500, Date.now()) });
-        await sleep(SCRAPE_AFTER_APP_WRITE_MS.min + Math.random() * (SCRAPE_AFTER_APP_WRITE_MS.max - SCRAPE_AFTER_APP_WRITE_MS.min));
+        await laterDelay();
       });
       record(`metrics ${window.label}, after an in-app write`, afterAppWrite, commons.get(window.label)!);
     }

@@ -9,7 +9,7 @@
 import { request } from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { acceptsGzip, createMetricsEndpoint, metricsRoutes, SCRAPE_REUSE_MS, type MetricsEndpoint, type ReuseTiming } from '../../core/http/metrics-route.js';
+import { acceptsGzip, createMetricsEndpoint, metricsRoutes, SCRAPE_REUSE_MS, WATCH_OTHER_WRITES_MS, type MetricsEndpoint, type ReuseTiming } from '../../core/http/metrics-route.js';
 import { startHttpServer, type RunningServer } from '../../core/http/server.js';
 import { foldCustomerRollups, pendingCustomerChanges, queryCustomerSeries } from '../../core/ingest/customers.js';
 import { writeSdkEvents } from '../../core/ingest/store.js';
@@ -287,8 +287,10 @@ describe('rendering ahead of scrapes, over a real server and database', () => {
     servers.push({ server, endpoint });
     return { url: server.url, endpoint };
   }
+  let dataDir: string;
   beforeAll(() => {
-    db = openDatabase(tempDir('llmeter-render-ahead-', 'suite'));
+    dataDir = tempDir('llmeter-render-ahead-', 'suite');
+    db = openDatabase(dataDir);
   });
   // Each test's endpoint stops rendering ahead when the test ends: the next one counts renderings of its own.
   afterEach(async () => {
@@ -306,12 +308,13 @@ describe('rendering ahead of scrapes, over a real server and database', () => {
   }
   const cost = (text: string, model: string): number => Number(sampleValue(parseSamples(text), 'llmeter_cost_usd', { provider: 'openai', model }) ?? 0);
   let billed = 0n;
-  /** Adds $0.25 to gpt-4o's bill of yesterday; returns the new total in USD. */
-  function bill(): number {
+  /** Adds $0.25 to gpt-4o's bill of yesterday through `through` (default: the server's connection); returns the new total in USD. */
+  function bill(through: Db = db): number {
     billed += 250_000_000n;
-    writeProviderFetch(db, 'openai', [], [record({ provider: 'openai', source: 'cost', bucketStart: day, model: 'gpt-4o', costNano: billed })], nowMs / 1000);
+    writeProviderFetch(through, 'openai', [], [record({ provider: 'openai', source: 'cost', bucketStart: day, model: 'gpt-4o', costNano: billed })], nowMs / 1000);
     return Number(billed) / 1e9;
   }
+  const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
   async function until(condition: () => boolean, timeoutMs = 3_000): Promise<void> {
     const deadline = performance.now() + timeoutMs;
     while (!condition()) {
@@ -366,8 +369,41 @@ describe('rendering ahead of scrapes, over a real server and database', () => {
     expect(loads).toHaveLength(2);
   });
 
+  it('renders a repeating query again after another process writes, which it is not told of, within a watch interval', async () => {
+    const { url } = await serve();
+    await scrape(url);
+    await scrape(url);
+    // Another connection to the same file, as `llmeter poll` run by cron would open.
+    const other = openDatabase(dataDir);
+    try {
+      const before = loads.length;
+      const written = performance.now();
+      const total = bill(other);
+      await until(() => loads.length === before + 1);
+      expect(loads[before]! - written).toBeLessThan(WATCH_OTHER_WRITES_MS + 250);
+      expect(cost(await scrape(url), 'gpt-4o')).toBe(total);
+      expect(loads.length).toBe(before + 1);
+    } finally {
+      other.close();
+    }
+  });
+
+  it('does not watch for other writes for a query scraped only once', async () => {
+    const { url } = await serve();
+    await scrape(url, '?from=2021-01-01');
+    const other = openDatabase(dataDir);
+    try {
+      const before = loads.length;
+      bill(other);
+      await pause(3 * WATCH_OTHER_WRITES_MS);
+      expect(loads.length).toBe(before);
+    } finally {
+      other.close();
+    }
+  });
+
   it('renders a repeating query again before its rendering ages out', async () => {
-    const { url } = await serve({ reuseMs: 1_000, refreshBeforeAgeOutMs: 700 });
+    const { url } = await serve({ reuseMs: 1_000, refreshBeforeAgeOutMs: 700, watchOtherWritesMs: WATCH_OTHER_WRITES_MS });
     await scrape(url);
     await scrape(url);
     loads = [];
@@ -386,11 +422,15 @@ describe('rendering ahead of scrapes, over a real server and database', () => {
       { billedProviders: ['openai'], nowSec: nowMs / 1000 },
     );
     expect(pendingCustomerChanges(db)).toBeGreaterThan(0);
+    await scrape(url);
     const before = await scrape(url);
     expect(sampleValue(parseSamples(before), 'llmeter_customer_requests_total', { provider: 'openai', model: 'gpt-4o-mini', customer_id: 'acme' })).toBe('1');
     const rendered = loads.length;
     endpoint.unchangedBy(() => foldCustomerRollups(db));
     expect(pendingCustomerChanges(db)).toBe(0);
+    // Nor does the watch for other processes' writes take the fold for one.
+    await pause(3 * WATCH_OTHER_WRITES_MS);
+    expect(loads.length).toBe(rendered);
     expect(await scrape(url)).toBe(before);
     expect(loads.length).toBe(rendered);
     bill();
