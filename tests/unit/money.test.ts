@@ -62,6 +62,15 @@ describe('formatNanoAsDecimal', () => {
       }),
     );
   });
+  it('writes a safe integer number exactly as the same bigint, and refuses a number that is not one', () => {
+    fc.assert(
+      fc.property(fc.maxSafeInteger(), (nano) => {
+        expect(formatNanoAsDecimal(nano)).toBe(formatNanoAsDecimal(BigInt(nano)));
+      }),
+    );
+    expect(formatNanoAsDecimal(-0)).toBe('0');
+    for (const unsafe of [2 ** 53, -(2 ** 53), 1.5, Number.NaN, Infinity]) expect(() => formatNanoAsDecimal(unsafe), String(unsafe)).toThrow(RangeError);
+  });
 });
 
 describe('usdInputToNano', () => {
