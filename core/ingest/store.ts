@@ -107,6 +107,8 @@ export const EVENT_ID_RETENTION_DAYS = 30;
 // An event id (a validated UUID, lowercased) is stored as its 16 bytes: SQLite's unhex skips the dashes,
 // ~1 µs per event cheaper than building a Buffer in JS.
 const INSERT_EVENT_ID_SQL = "INSERT OR IGNORE INTO sdk_event_ids (id, received_at) VALUES (unhex(?, '-'), ?)";
+// A batch's ids in one call (a JSON array of them): half the cost of one call per id.
+const INSERT_EVENT_IDS_SQL = "INSERT OR IGNORE INTO sdk_event_ids (id, received_at) SELECT unhex(value, '-'), ? FROM json_each(?)";
 const PRUNE_EVENT_IDS_SQL = 'DELETE FROM sdk_event_ids WHERE received_at < ?';
 
 const ADD_TO_CUSTOMER_HOUR_SQL = `
@@ -130,6 +132,33 @@ const ADD_TO_USAGE_SQL = `
     output_tokens = output_tokens + excluded.output_tokens, cost_nano = cost_nano + excluded.cost_nano,
     superseded = excluded.superseded, unpriced = MAX(unpriced, excluded.unpriced), updated_at = excluded.updated_at`;
 
+/** Every event of a batch is new: none of its ids was stored before, and none appears twice in it. */
+const ALL_NEW = 'all new';
+
+/** Thrown inside storeEventIds' savepoint to take back a batch's ids when some were known. */
+const SOME_KNOWN = Symbol('some event ids were known');
+
+/**
+ * Stores the ids of a batch's events that were not received before (nor earlier in the batch),
+ * and says which events are new: ALL_NEW, or one flag per event. A batch of new events, the usual
+ * case, is stored in one statement; its count of new rows equals the batch's size exactly when
+ * every event is new. Otherwise (a retried batch, an id twice) those rows are taken back (the
+ * savepoint) and the ids stored one by one, in order, which tells which were new.
+ */
+function storeEventIds(db: Db, events: readonly IngestEvent[], nowSec: number): typeof ALL_NEW | boolean[] {
+  const insertAll = cachedStatement(db, INSERT_EVENT_IDS_SQL);
+  try {
+    db.transaction(() => {
+      if (insertAll.run(nowSec, JSON.stringify(events.map((event) => event.id))).changes !== events.length) throw SOME_KNOWN;
+    })();
+    return ALL_NEW;
+  } catch (err) {
+    if (err !== SOME_KNOWN) throw err;
+  }
+  const insertOne = cachedStatement(db, INSERT_EVENT_ID_SQL);
+  return events.map((event) => insertOne.run(event.id, nowSec).changes === 1);
+}
+
 /**
  * Stores batches of SDK events in one transaction, and answers each batch's counts. An event
  * whose id was received in the last EVENT_ID_RETENTION_DAYS (a retried batch, or the same id
@@ -144,19 +173,18 @@ export function writeSdkBatches(db: Db, batches: ReadonlyArray<readonly IngestEv
   const { nowSec } = options;
   // Priced before the write lock is taken: the first event of a model on a day loads the price table or learns its prices.
   const prices = batches.map((events) => events.map((event) => estimate(event.provider, event.model, event, new Date(event.occurredAt * 1000))));
-  const insertEventId = cachedStatement(db, INSERT_EVENT_ID_SQL);
   return db.transaction(() => {
     // Ids past the retention leave as new ones come (an index seek that finds nothing, mostly).
     cachedStatement(db, PRUNE_EVENT_IDS_SQL).run(nowSec - EVENT_ID_RETENTION_DAYS * DAY);
     const customerHours = new Map<string, CustomerHour>();
     const results = batches.map((events, batch) => {
       const eventPrices = prices[batch]!;
+      const isNew = storeEventIds(db, events, nowSec);
       let inserted = 0;
       for (let i = 0; i < events.length; i++) {
-        const event = events[i]!;
-        if (insertEventId.run(event.id, nowSec).changes === 0) continue;
+        if (isNew !== ALL_NEW && !isNew[i]) continue;
         inserted++;
-        addToCustomerHour(customerHours, event, eventPrices[i] as bigint | null);
+        addToCustomerHour(customerHours, events[i]!, eventPrices[i] as bigint | null);
       }
       return { received: events.length, inserted, duplicates: events.length - inserted };
     });

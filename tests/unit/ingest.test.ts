@@ -10,11 +10,11 @@ import { spendByProvider } from '../../core/api/spend-queries.js';
 import { createBudget, listBudgets } from '../../core/budgets/budgets.js';
 import { startHttpServer, type HttpError, type RunningServer } from '../../core/http/server.js';
 import { scheduleAfterIngest } from '../../core/ingest/after-batch.js';
-import { createGroupWriter, MAX_GROUP_EVENTS } from '../../core/ingest/group-writer.js';
+import { createGroupWriter, MAX_GROUP_EVENTS, MAX_GROUP_WAIT_MS } from '../../core/ingest/group-writer.js';
 import { pendingCustomerChanges, queryCustomerSeries, queryCustomerTotals } from '../../core/ingest/customers.js';
 import { ingestRoute } from '../../core/ingest/route.js';
 import { parseIngestBody, type IngestEvent } from '../../core/ingest/schema.js';
-import { EVENT_ID_RETENTION_DAYS, syncSdkSpendWithBilling, writeSdkEvents } from '../../core/ingest/store.js';
+import { EVENT_ID_RETENTION_DAYS, syncSdkSpendWithBilling, writeSdkBatches, writeSdkEvents } from '../../core/ingest/store.js';
 import { silentLogger } from '../../core/log.js';
 import { queryPeriodSpend } from '../../core/metrics/period-spend.js';
 import { querySeriesTotals } from '../../core/metrics/snapshot.js';
@@ -305,6 +305,25 @@ describe('event ids', () => {
     fresh.close();
   });
 
+  it('count exactly the new events of a batch, wherever its known or repeated ids are', () => {
+    const fresh = openDatabase(tempDir('llmeter-ingest-mixed-'));
+    // Event n weighs 2^n input tokens, so the sums say which copies counted; a copy weighs 2^(n+10).
+    const weighed = (n: number, copy = false): IngestEvent => ({ ...stored(n), inputTokens: 2 ** (copy ? n + 10 : n) });
+    const received = NOW_MS / 1000;
+    const grouped = writeSdkBatches(fresh, [[weighed(1), weighed(2), weighed(3)], [weighed(4), weighed(2, true), weighed(5), weighed(4, true)]], { billedProviders: [], nowSec: received });
+    expect(grouped).toEqual([{ received: 3, inserted: 3, duplicates: 0 }, { received: 4, inserted: 2, duplicates: 2 }]);
+    expect(write(fresh, [weighed(1, true), weighed(2, true), weighed(3, true)], received)).toEqual({ received: 3, inserted: 0, duplicates: 3 });
+    expect(write(fresh, [weighed(6), weighed(1, true), weighed(7)], received)).toEqual({ received: 3, inserted: 2, duplicates: 1 });
+    expect(write(fresh, [weighed(3, true), weighed(8)], received)).toEqual({ received: 2, inserted: 1, duplicates: 1 });
+    expect(write(fresh, [weighed(9), weighed(9, true), weighed(5, true)], received)).toEqual({ received: 3, inserted: 1, duplicates: 2 });
+    expect(write(fresh, [weighed(10), weighed(11)], received)).toEqual({ received: 2, inserted: 2, duplicates: 0 });
+    // Every first copy once, no later copy, and no id left behind by a batch whose ids were taken back and stored one by one.
+    expect(fresh.prepare('SELECT SUM(requests), SUM(input_tokens) FROM sdk_usage_hourly').raw().get()).toEqual([11, 2 ** 12 - 2]);
+    expect(fresh.prepare('SELECT id FROM sdk_events ORDER BY id').pluck().all()).toEqual(Array.from({ length: 11 }, (_, i) => id(i + 1)));
+    expect(querySeriesTotals(fresh, ALL)[0]).toMatchObject({ requests: 11, inputTokens: 2 ** 12 - 2 });
+    fresh.close();
+  });
+
   it('stored before the upgrade to compact ids still recognise a retried batch', () => {
     const dir = tempDir('llmeter-ingest-upgrade-');
     const old = new Database(path.join(dir, DB_FILE));
@@ -338,10 +357,10 @@ describe('batches arriving together', () => {
   it(`share one transaction, up to ${MAX_GROUP_EVENTS} events`, async () => {
     const fresh = openDatabase(tempDir('llmeter-ingest-group-'));
     let transactions = 0;
-    // The same connection, counting the transactions opened through it.
+    // The same connection, counting the transactions opened through it (not the savepoints inside them).
     const counted = new Proxy(fresh, {
       get(target, property) {
-        if (property === 'transaction') return (fn: () => unknown) => (transactions++, target.transaction(fn));
+        if (property === 'transaction') return (fn: () => unknown) => (target.inTransaction || transactions++, target.transaction(fn));
         const value = Reflect.get(target, property, target) as unknown;
         return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
       },
@@ -360,6 +379,51 @@ describe('batches arriving together', () => {
     expect(transactions).toBe(3);
     expect(fresh.prepare('SELECT SUM(requests) FROM sdk_usage_hourly').pluck().get()).toBe(6 + 2 * half + 1);
     fresh.close();
+  });
+  it(`wait up to ${MAX_GROUP_WAIT_MS} ms for as many senders as the last write held, and no longer`, async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'performance'] });
+    const fresh = openDatabase(tempDir('llmeter-ingest-wait-'));
+    try {
+      let transactions = 0;
+      // The same connection, counting the transactions opened through it (not the savepoints inside them).
+      const counted = new Proxy(fresh, {
+        get(target, property) {
+          if (property === 'transaction') return (fn: () => unknown) => (target.inTransaction || transactions++, target.transaction(fn));
+          const value = Reflect.get(target, property, target) as unknown;
+          return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+        },
+      });
+      const write = createGroupWriter({ db: counted, billedProviders: () => [], nowSec: () => NOW_MS / 1000 });
+      const settled: number[] = [];
+      const track = (n: number, answer: Promise<unknown>) => void answer.then(() => settled.push(n));
+      // A lone sender: written at the next turn of the event loop, without waiting.
+      track(1, write(range(1, 2)));
+      await vi.advanceTimersToNextTimerAsync();
+      expect([transactions, settled]).toEqual([1, [1]]);
+      // Three senders together, then their next batches a little apart: one write each time.
+      for (const n of [10, 20, 30]) track(n, write(range(n, 2)));
+      await vi.advanceTimersToNextTimerAsync();
+      expect([transactions, settled]).toEqual([2, [1, 10, 20, 30]]);
+      track(11, write(range(110, 1)));
+      await vi.advanceTimersByTimeAsync(1);
+      track(21, write(range(210, 1)));
+      await vi.advanceTimersByTimeAsync(1);
+      expect([transactions, settled.length]).toEqual([2, 4]);
+      track(31, write(range(310, 1)));
+      await vi.advanceTimersToNextTimerAsync();
+      expect([transactions, settled.slice(4)]).toEqual([3, [11, 21, 31]]);
+      // One of the three stopped: the other two are written once the wait is over, not before.
+      track(12, write(range(120, 1)));
+      track(22, write(range(220, 1)));
+      await vi.advanceTimersByTimeAsync(MAX_GROUP_WAIT_MS - 1);
+      expect([transactions, settled.length]).toEqual([3, 7]);
+      await vi.advanceTimersByTimeAsync(1);
+      expect([transactions, settled.slice(7)]).toEqual([4, [12, 22]]);
+      expect(fresh.prepare('SELECT SUM(requests) FROM sdk_usage_hourly').pluck().get()).toBe(2 + 6 + 3 + 2);
+    } finally {
+      vi.useRealTimers();
+      fresh.close();
+    }
   });
 });
 
