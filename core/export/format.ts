@@ -89,18 +89,14 @@ const PLAIN_DECIMAL = /^-?\d+(?:\.\d+)?$/;
 const MAX_MEMO_CHARS = 4 * 1024 * 1024;
 
 /**
- * A CSV writer for one export, writing exactly what csvText writes for the same rows, faster:
- * csv-stringify encodes each distinct text cell once (the same options, cast and formula
- * neutralization; an export has hundreds of models and projects and one period per hour, not a
- * million), and each record joins the encoded cells with the delimiter and CRLF. Numbers, empty
- * cells and the exact decimal cost are written as csv-stringify writes them, which is unchanged
- * (`'' + value`, nothing for null): they can hold no character that needs quoting. A row whose
- * cost is anything else goes through csvText whole.
+ * csv-stringify's encoding of one text cell (the same options, cast and formula neutralization as
+ * csvText), remembered: an export has hundreds of models and projects and one period per hour,
+ * not a million distinct texts, so each is encoded once.
  */
-export function createCsvWriter(): (rows: ExportCells[], header: boolean) => string {
+export function createCellEncoder(): (value: string) => string {
   const encoded = new Map<string, string>();
   let memoChars = 0;
-  const cell = (value: string): string => {
+  return (value) => {
     let text = encoded.get(value);
     if (text === undefined) {
       // One record of one field, in column 0 (a text column: the cast neutralizes it), minus its CRLF.
@@ -114,6 +110,17 @@ export function createCsvWriter(): (rows: ExportCells[], header: boolean) => str
     }
     return text;
   };
+}
+
+/**
+ * A CSV writer for one export, writing exactly what csvText writes for the same rows, faster:
+ * csv-stringify encodes each distinct text cell once (createCellEncoder), and each record joins
+ * the encoded cells with the delimiter and CRLF. Numbers, empty cells and the exact decimal cost
+ * are written as csv-stringify writes them, which is unchanged (`'' + value`, nothing for null):
+ * they can hold no character that needs quoting. A row whose cost is anything else goes through
+ * csvText whole.
+ */
+export function createCsvWriter(cell: (value: string) => string = createCellEncoder()): (rows: ExportCells[], header: boolean) => string {
   let periodStart: string | null = null;
   let periodEnd: string | null = null;
   let periodCells = '';

@@ -2,6 +2,7 @@ import type { Granularity } from '../../shared/api.js';
 import { isProviderId, PROVIDER_IDS, type ProviderId } from '../../shared/providers.js';
 import { parseTimeWindow, TimeRangeError, type TimeWindow } from '../../shared/time-range.js';
 import type { UsageSource } from '../../shared/usage.js';
+import type { Statement } from 'better-sqlite3';
 import type { Db } from '../store/db.js';
 import { COUNTED_ROWS_SQL, SPEND_NANO_SQL, windowBounds } from '../store/spend-sql.js';
 
@@ -124,6 +125,9 @@ function exactDollarsSql(nano: string): string {
 /** Every source a usage row can have (the table's CHECK constraint). */
 const SOURCES = Object.keys({ usage: true, cost: true, sdk: true } satisfies Record<UsageSource, true>);
 
+/** Every cost kind a row can have. */
+const COST_KINDS = Object.keys({ billed: true, estimated: true, superseded: true, unpriced: true } satisfies Record<ExportCostKind, true>);
+
 /** The providers that have rows, each found with one seek on the primary key. */
 function storedProviders(db: Db): string[] {
   const first = db.prepare('SELECT MIN(provider) FROM usage').pluck();
@@ -166,6 +170,64 @@ function isoSecondsMemo(): (sec: number) => string {
   };
 }
 
+/** The export's grouped, ordered rows of one chunk as SQL, and how to run it. */
+interface ExportStatementParts {
+  /** SELECT of the export's 14 columns (aliases c0…c13), grouped and ordered; parameters: chunk start, chunk end, then `parameters`. */
+  rowsSql: string;
+  /** The statement's filter values after the chunk bounds. */
+  parameters: string[];
+  /** The counted rows of the window, a WHERE condition over `usage` with `parameters` after the chunk bounds. */
+  filters: string;
+}
+
+function exportStatementParts(providers: readonly string[], query: ExportQuery): ExportStatementParts {
+  const period = PERIOD_SQL[query.granularity];
+  // Rows that count for nothing (SDK events where billing is the truth) stay out, as in the metrics.
+  const filters = [
+    'bucket_start >= ? AND bucket_start < ?',
+    `provider IN (${providers.map(() => '?').join(', ')})`,
+    `source IN (${SOURCES.map((source) => `'${source}'`).join(', ')})`,
+    COUNTED_ROWS_SQL,
+  ];
+  const parameters: string[] = [...providers];
+  if (query.models.length > 0) {
+    filters.push(`model IN (${query.models.map(() => '?').join(', ')})`);
+    parameters.push(...query.models);
+  }
+  // GROUP BY and ORDER BY list the same keys in the same order, so SQLite sorts once per day.
+  const keys = 'period_start, period_end, provider, model, project, line_item, source, row_kind';
+  const rowsSql = `SELECT period_start AS c0, period_end AS c1, provider AS c2, model AS c3, project AS c4, line_item AS c5,
+         SUM(requests) AS c6, SUM(input_tokens) AS c7, SUM(cached_input_tokens) AS c8, SUM(cache_write_tokens) AS c9, SUM(output_tokens) AS c10,
+         CASE WHEN row_kind IN ('superseded', 'unpriced') AND ${SPEND_NANO_SQL} = 0 THEN NULL ELSE ${exactDollarsSql(SPEND_NANO_SQL)} END AS c11,
+         row_kind AS c12, source AS c13
+       FROM (SELECT *, ${period.start} AS period_start, ${period.end} AS period_end, ${COST_KIND_SQL} AS row_kind FROM usage
+             WHERE ${filters.join(' AND ')})
+       GROUP BY ${keys}
+       ORDER BY ${keys}`;
+  return { rowsSql, parameters, filters: filters.join(' AND ') };
+}
+
+/** One chunk of the export (a UTC day, or a month per month) in order: its bounds, and whether it fits in memory at once. */
+interface ExportChunk {
+  start: number;
+  end: number;
+  /** Counts the chunk's rows (a scan of its part of the time index). */
+  atOnce(): boolean;
+}
+
+/** The chunks of the window that hold rows, in order, each found with one seek on the time index. */
+function* exportChunks(db: Db, query: ExportQuery): Generator<ExportChunk> {
+  const [from, to] = windowBounds(query.window);
+  const nextBucket = db.prepare(`SELECT MIN(bucket_start) FROM usage WHERE bucket_start >= ? AND bucket_start < ?`).pluck();
+  const rowsInChunk = db.prepare(`SELECT count(*) FROM usage WHERE bucket_start >= ? AND bucket_start < ?`).pluck();
+  for (let at = nextBucket.get(from, to) as number | null; at !== null; ) {
+    const start = at;
+    const end = Math.min(nextChunk(start, query.granularity), to);
+    yield { start, end, atOnce: () => (rowsInChunk.get(start, end) as number) <= ROWS_AT_ONCE };
+    at = end >= to ? null : (nextBucket.get(end, to) as number | null);
+  }
+}
+
 /**
  * Streams the export's rows from SQLite as cells (ExportCells), in batches, grouped in SQL per (period,
  * provider, model, project, line item, source, cost kind) and ordered by period. A bucket belongs
@@ -185,61 +247,259 @@ export function* queryExportBatches(db: Db, query: ExportQuery): Generator<Expor
   const snapshot = !db.inTransaction;
   if (snapshot) db.exec('BEGIN');
   try {
-    yield* batchesInSnapshot(db, query);
+    const providers = query.providers.length > 0 ? query.providers : storedProviders(db);
+    if (providers.length === 0) return;
+    const parts = exportStatementParts(providers, query);
+    const statement = db.prepare(parts.rowsSql).raw(true);
+    const read = chunkCells(statement, parts.parameters);
+    let batch: ExportCells[] = [];
+    for (const chunk of exportChunks(db, query)) {
+      for (const row of read(chunk)) {
+        if (batch.push(row) === BATCH_ROWS) {
+          yield batch;
+          batch = [];
+        }
+      }
+    }
+    if (batch.length > 0) yield batch;
   } finally {
     if (snapshot) db.exec('COMMIT');
   }
 }
 
-function* batchesInSnapshot(db: Db, query: ExportQuery): Generator<ExportCells[], void, undefined> {
-  const providers = query.providers.length > 0 ? query.providers : storedProviders(db);
-  if (providers.length === 0) return;
-  const period = PERIOD_SQL[query.granularity];
-  // Rows that count for nothing (SDK events where billing is the truth) stay out, as in the metrics.
-  const filters = [
-    'bucket_start >= ? AND bucket_start < ?',
-    `provider IN (${providers.map(() => '?').join(', ')})`,
-    `source IN (${SOURCES.map((source) => `'${source}'`).join(', ')})`,
-    COUNTED_ROWS_SQL,
-  ];
-  const parameters: string[] = [...providers];
-  if (query.models.length > 0) {
-    filters.push(`model IN (${query.models.map(() => '?').join(', ')})`);
-    parameters.push(...query.models);
-  }
-  // GROUP BY and ORDER BY list the same keys in the same order, so SQLite sorts once per day.
-  const keys = 'period_start, period_end, provider, model, project, line_item, source, row_kind';
-  const statement = db
-    .prepare(
-      `SELECT period_start, period_end, provider, model, project, line_item,
-         SUM(requests), SUM(input_tokens), SUM(cached_input_tokens), SUM(cache_write_tokens), SUM(output_tokens),
-         CASE WHEN row_kind IN ('superseded', 'unpriced') AND ${SPEND_NANO_SQL} = 0 THEN NULL ELSE ${exactDollarsSql(SPEND_NANO_SQL)} END,
-         row_kind, source
-       FROM (SELECT *, ${period.start} AS period_start, ${period.end} AS period_end, ${COST_KIND_SQL} AS row_kind FROM usage
-             WHERE ${filters.join(' AND ')})
-       GROUP BY ${keys}
-       ORDER BY ${keys}`,
-    )
-    .raw(true);
-  const [from, to] = windowBounds(query.window);
-  const nextBucket = db.prepare(`SELECT MIN(bucket_start) FROM usage WHERE bucket_start >= ? AND bucket_start < ?`).pluck();
-  const rowsInChunk = db.prepare(`SELECT count(*) FROM usage WHERE bucket_start >= ? AND bucket_start < ?`).pluck();
+/** Reads a chunk's rows as cells, the periods as ISO 8601 text. */
+function chunkCells(statement: Statement, parameters: readonly string[]): (chunk: ExportChunk) => Iterable<ExportCells> {
   const startIso = isoSecondsMemo();
   const endIso = isoSecondsMemo();
-  let batch: unknown[][] = [];
-  for (let at = nextBucket.get(from, to) as number | null; at !== null; ) {
-    const chunkEnd = Math.min(nextChunk(at, query.granularity), to);
-    const atOnce = (rowsInChunk.get(at, chunkEnd) as number) <= ROWS_AT_ONCE;
-    const rows = (atOnce ? statement.all(at, chunkEnd, ...parameters) : statement.iterate(at, chunkEnd, ...parameters)) as Iterable<unknown[]>;
+  return function* (chunk) {
+    const rows = (chunk.atOnce() ? statement.all(chunk.start, chunk.end, ...parameters) : statement.iterate(chunk.start, chunk.end, ...parameters)) as Iterable<unknown[]>;
     for (const row of rows) {
       row[0] = startIso(row[0] as number);
       row[1] = endIso(row[1] as number);
-      if (batch.push(row) === BATCH_ROWS) {
-        yield batch as ExportCells[];
-        batch = [];
-      }
+      yield row as ExportCells;
     }
-    at = chunkEnd >= to ? null : (nextBucket.get(chunkEnd, to) as number | null);
+  };
+}
+
+/** Part of the CSV text of an export: `rows` records, CRLF after each. */
+export interface CsvPart {
+  rows: number;
+  text: string;
+}
+
+/**
+ * The export as CSV records (no header), built by SQLite: queryExportBatches' rows, in its order,
+ * exactly as the cells writer `writeCells` (createCsvWriter, csv-stringify) writes them, but no row
+ * becomes JS values. Before the first chunk, every distinct text the window can write (providers,
+ * models, projects, line items, sources, cost kinds) is encoded once by `encode` (csv-stringify); a
+ * column whose texts all encode to themselves is written as stored, the others through a temporary
+ * table of the encoded texts. SQLite joins each period's records after their period cells (counts
+ * and the exact decimal cost as stored, which csv-stringify writes unchanged); the period's two
+ * cells, encoded by `encode` too, are put before each record here, once per period. So memory holds
+ * a period's records, not the export. When an encoded text holds a line break (a hostile name),
+ * records cannot be told apart by their CRLF: the export is then written from cells by `writeCells`.
+ *
+ * One snapshot, like queryExportBatches; the connection is busy until the iterator ends.
+ */
+export function* queryExportCsv(
+  db: Db,
+  query: ExportQuery,
+  encode: (text: string) => string,
+  writeCells: (rows: ExportCells[]) => string,
+): Generator<CsvPart, void, undefined> {
+  const snapshot = !db.inTransaction;
+  if (snapshot) db.exec('BEGIN');
+  db.exec('CREATE TEMP TABLE IF NOT EXISTS export_csv_cell (raw TEXT PRIMARY KEY, csv TEXT NOT NULL) WITHOUT ROWID');
+  try {
+    const providers = query.providers.length > 0 ? query.providers : storedProviders(db);
+    if (providers.length === 0) return;
+    const sql = exportStatementParts(providers, query);
+    const [from, to] = windowBounds(query.window);
+    // One pass finds the texts and whether any row shares its hour group with another (see ungroupedHours).
+    const texts = db.prepare(`SELECT DISTINCT model, project, line_item, ${SHARES_HOUR_GROUP_SQL} FROM usage WHERE ${sql.filters}`).raw(true).iterate(from, to, ...sql.parameters) as Iterable<[string, string, string, number]>;
+    const columns = { provider: new Set<string>(providers), model: new Set<string>(), project: new Set<string>(), lineItem: new Set<string>(), source: SOURCES, costKind: COST_KINDS };
+    let sharedGroups = false;
+    for (const [model, project, lineItem, sharesGroup] of texts) {
+      columns.model.add(model);
+      columns.project.add(project);
+      columns.lineItem.add(lineItem);
+      if (sharesGroup) sharedGroups = true;
+    }
+    const cells = Object.values(columns).map((values) => encodedCells(db, values, encode));
+    if (cells.some((column) => column.lineBreak)) {
+      const cellsOf = chunkCells(db.prepare(sql.rowsSql).raw(true), sql.parameters);
+      yield* joinedParts(chunkParts(db, query, (chunk) => cellParts(cellsOf(chunk), writeCells)));
+      return;
+    }
+    const startIso = isoSecondsMemo();
+    const endIso = isoSecondsMemo();
+    /** A period's records as one part: its two cells, encoded, before each record. */
+    const periodPart = (start: number, end: number, rows: number, text: string): [number, string] => {
+      const periodCells = `${encode(startIso(start))},${encode(endIso(end))},`;
+      return [rows, `${periodCells}${rows === 1 ? text : text.replaceAll('\r\n', `\r\n${periodCells}`)}\r\n`];
+    };
+    if (query.granularity === 'hour' && !sharedGroups) {
+      yield* joinedParts(ungroupedHours(db, query, providers, cells, periodPart));
+      return;
+    }
+    const [provider, model, project, lineItem, source, costKind] = cells.map((column, index) => column.sql(`c${[2, 3, 4, 5, 13, 12][index]}`));
+    const record = recordSql({ provider, model, project, lineItem, requests: 'c6', tokens: 'c7, c8, c9, c10', cost: 'c11', costKind, source });
+    // The rows come ordered by period; grouping them by period keeps that order, with no second sort.
+    const periods = db.prepare(`SELECT c0, c1, count(*), group_concat(${record}, char(13, 10)) FROM (${sql.rowsSql}) GROUP BY c0, c1`).raw(true);
+    const records = db.prepare(`SELECT c0, c1, 1, ${record} FROM (${sql.rowsSql})`).raw(true);
+    yield* joinedParts(
+      chunkParts(db, query, function* (chunk) {
+        // A chunk too busy to hold at once (a day of more than ROWS_AT_ONCE rows) comes a record at a time.
+        const statement = chunk.atOnce() ? periods : records;
+        for (const [start, end, rows, text] of statement.iterate(chunk.start, chunk.end, ...sql.parameters) as Iterable<[number, number, number, string]>) {
+          yield periodPart(start, end, rows, text);
+        }
+      }),
+    );
+  } finally {
+    db.exec('DROP TABLE IF EXISTS temp.export_csv_cell');
+    if (snapshot) db.exec('COMMIT');
   }
-  if (batch.length > 0) yield batch as ExportCells[];
+}
+
+/** The cells of one CSV record (without its period) as SQL expressions; `tokens` is the four token counts, comma-separated. */
+interface RecordSql {
+  provider: string;
+  model: string;
+  project: string;
+  lineItem: string;
+  requests: string;
+  tokens: string;
+  cost: string;
+  costKind: string;
+  source: string;
+}
+
+/** SQL of a record's text after its period cells: NULL requests and cost as empty cells, counts as SQLite writes integers. */
+function recordSql(cells: RecordSql): string {
+  return `printf('%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s', ${cells.provider}, ${cells.model}, ${cells.project}, ${cells.lineItem}, coalesce(${cells.requests}, ''), ${cells.tokens}, coalesce(${cells.cost}, ''), ${cells.costKind}, ${cells.source})`;
+}
+
+/**
+ * 1 for a row that may share its group of an hourly export with another row: one of an API key
+ * (rows of several keys are summed) or whose bucket does not start on its hour or day (buckets of
+ * one period are summed). The providers' adapters and the SDK store neither.
+ */
+const SHARES_HOUR_GROUP_SQL = `(api_key_id <> '' OR bucket_start % (CASE bucket_width WHEN '1h' THEN ${HOUR} ELSE ${DAY} END) <> 0)`;
+
+/**
+ * The hourly export's records when every stored row is its own group (no row SHARES_HOUR_GROUP_SQL):
+ * no GROUP BY and no sort. Per period (an hour, and a day for the daily buckets of the day's first
+ * hour, which it follows), one query merges the rows of each (provider, source), which the primary
+ * key gives in (model, project, line item) order, into the export's order, and SQLite joins their
+ * records; each row's cost is counted as SPEND_NANO_SQL counts it.
+ */
+function* ungroupedHours(
+  db: Db,
+  query: ExportQuery,
+  providers: readonly string[],
+  cells: EncodedColumn[],
+  periodPart: (start: number, end: number, rows: number, text: string) => [number, string],
+): Generator<[number, string]> {
+  // A column with texts that encode to something else is joined to their encodings (cheaper per row than a subquery).
+  const joins: string[] = [];
+  const [provider, model, project, lineItem, source, costKind] = cells.map((column, index) => {
+    const name = `u.${['provider', 'model', 'project', 'line_item', 'source', 'row_kind'][index]!}`;
+    if (column.plain) return name;
+    joins.push(`LEFT JOIN temp.export_csv_cell AS cell${index} ON cell${index}.raw = ${name}`);
+    return `coalesce(cell${index}.csv, ${name})`;
+  });
+  const spend = 'CASE WHEN u.superseded = 0 THEN u.cost_nano ELSE 0 END';
+  const cost = `CASE WHEN u.row_kind IN ('superseded', 'unpriced') AND ${spend} = 0 THEN NULL ELSE ${exactDollarsSql(spend)} END`;
+  const record = recordSql({ provider, model, project, lineItem, requests: 'u.requests', tokens: 'u.input_tokens, u.cached_input_tokens, u.cache_write_tokens, u.output_tokens', cost, costKind, source });
+  const models = query.models.length > 0 ? ` AND model IN (${query.models.map((_, index) => `@model${index}`).join(', ')})` : '';
+  // `bucket_start BETWEEN`, not `=`: with a range SQLite reads the primary key, whose rows are whole, not the time index.
+  const arms = providers.flatMap((_, p) =>
+    SOURCES.map(
+      (s) => `SELECT ${record} AS record, u.bucket_start, u.provider, u.model, u.project, u.api_key_id, u.line_item, u.source
+        FROM (SELECT *, ${COST_KIND_SQL} AS row_kind FROM usage
+              WHERE provider = @provider${p} AND source = '${s}' AND bucket_start BETWEEN @start AND @start AND bucket_width = @width AND ${COUNTED_ROWS_SQL}${models}) AS u
+        ${joins.join(' ')}`,
+    ),
+  );
+  const period = db
+    .prepare(`SELECT count(*), group_concat(record, char(13, 10)) FROM (${arms.join(' UNION ALL ')} ORDER BY bucket_start, provider, model, project, api_key_id, line_item, source)`)
+    .raw(true);
+  const names: Record<string, string> = {};
+  providers.forEach((id, index) => (names[`provider${index}`] = id));
+  query.models.forEach((name, index) => (names[`model${index}`] = name));
+  const read = (start: number, width: '1h' | '1d'): [number, string] | null => {
+    const [rows, text] = period.get({ ...names, start, width }) as [number, string | null];
+    return text === null ? null : periodPart(start, start + (width === '1h' ? HOUR : DAY), rows, text);
+  };
+  for (const chunk of exportChunks(db, query)) {
+    // The chunk starts at its first bucket of any row; the rows exported start on whole hours.
+    for (let hour = chunk.start + ((HOUR - (chunk.start % HOUR)) % HOUR); hour < chunk.end; hour += HOUR) {
+      const hourPart = read(hour, '1h');
+      if (hourPart) yield hourPart;
+      // A day's bucket follows the first hour of its day: (start, end) order.
+      const dayPart = hour % DAY === 0 ? read(hour, '1d') : null;
+      if (dayPart) yield dayPart;
+    }
+  }
+}
+
+/** The parts of every chunk of the export, in order. */
+function* chunkParts(db: Db, query: ExportQuery, partsOf: (chunk: ExportChunk) => Iterable<[rows: number, text: string]>): Generator<[number, string]> {
+  for (const chunk of exportChunks(db, query)) yield* partsOf(chunk);
+}
+
+/** Parts joined into parts of about BATCH_ROWS records: few enough writes, each a small string. */
+function* joinedParts(parts: Iterable<[rows: number, text: string]>): Generator<CsvPart> {
+  let pending: CsvPart = { rows: 0, text: '' };
+  for (const [rows, text] of parts) {
+    pending.rows += rows;
+    pending.text += text;
+    if (pending.rows >= BATCH_ROWS) {
+      yield pending;
+      pending = { rows: 0, text: '' };
+    }
+  }
+  if (pending.rows > 0) yield pending;
+}
+
+/** A chunk's cells as CSV parts of up to BATCH_ROWS records. */
+function* cellParts(cells: Iterable<ExportCells>, writeCells: (rows: ExportCells[]) => string): Generator<[number, string]> {
+  let rows: ExportCells[] = [];
+  for (const row of cells) {
+    if (rows.push(row) === BATCH_ROWS) {
+      yield [rows.length, writeCells(rows)];
+      rows = [];
+    }
+  }
+  if (rows.length > 0) yield [rows.length, writeCells(rows)];
+}
+
+/** How a text column is written: its SQL, and whether any of its encoded texts holds a line break. */
+interface EncodedColumn {
+  /** Every text of the column encodes to itself. */
+  plain: boolean;
+  /** SQL of the column's CSV cell, given the column's name in the query. */
+  sql: (column: string) => string;
+  lineBreak: boolean;
+}
+
+/**
+ * Encodes every text a column can hold. Its cell is the column itself when every text encodes to
+ * itself (the usual case), otherwise the encoded text from the temporary table (which this fills),
+ * the column itself where it encodes to itself.
+ */
+function encodedCells(db: Db, values: Iterable<string>, encode: (text: string) => string): EncodedColumn {
+  const insert = db.prepare('INSERT OR IGNORE INTO temp.export_csv_cell (raw, csv) VALUES (?, ?)');
+  let plain = true;
+  let lineBreak = false;
+  for (const value of values) {
+    const csv = encode(value);
+    if (csv !== value) {
+      plain = false;
+      insert.run(value, csv);
+    }
+    if (/[\r\n]/.test(csv)) lineBreak = true;
+  }
+  return { plain, sql: (column) => (plain ? column : `coalesce((SELECT csv FROM temp.export_csv_cell WHERE raw = ${column}), ${column})`), lineBreak };
 }
