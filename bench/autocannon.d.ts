@@ -34,6 +34,10 @@ declare module 'autocannon' {
     non2xx: number;
     '2xx': number;
   }
-  function autocannon(options: Options): Promise<Result>;
+  /** A run: its result, and an event per response as it arrives. */
+  interface Run extends Promise<Result> {
+    on(event: 'response', listener: () => void): this;
+  }
+  function autocannon(options: Options): Run;
   export default autocannon;
 }
