@@ -380,7 +380,8 @@ describe('rendering ahead of scrapes, over a real server and database', () => {
       const written = performance.now();
       const total = bill(other);
       await until(() => loads.length === before + 1);
-      expect(loads[before]! - written).toBeLessThan(WATCH_OTHER_WRITES_MS + 250);
+      // Seconds sooner than anything else would render it (the age-out refresh is ~50 s away), with room for a loaded machine.
+      expect(loads[before]! - written).toBeLessThan(1_000);
       expect(cost(await scrape(url), 'gpt-4o')).toBe(total);
       expect(loads.length).toBe(before + 1);
     } finally {
