@@ -338,6 +338,20 @@ describe('event ids', () => {
   });
 });
 
+/** A group writer over `db` that counts the transactions it opens (not the savepoints inside them). */
+function countingGroupWriter(db: Db): { write: ReturnType<typeof createGroupWriter>; transactions: () => number } {
+  let transactions = 0;
+  // The same connection, whose transaction() counts the top-level ones.
+  const counted = new Proxy(db, {
+    get(target, property) {
+      if (property === 'transaction') return (fn: () => unknown) => (target.inTransaction || transactions++, target.transaction(fn));
+      const value = Reflect.get(target, property, target) as unknown;
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+  return { write: createGroupWriter({ db: counted, billedProviders: () => [], nowSec: () => NOW_MS / 1000 }), transactions: () => transactions };
+}
+
 describe('batches arriving together', () => {
   const parsed = (n: number): IngestEvent => ({ id: id(n), provider: 'openai', model: 'gpt-4o-mini', occurredAt: NOW_MS / 1000, inputTokens: 10, cachedInputTokens: 0, cacheWriteTokens: 0, outputTokens: 1, latencyMs: 5, status: 200, customerId: `c${n % 7}`, feature: '' });
   const range = (from: number, count: number): IngestEvent[] => Array.from({ length: count }, (_, i) => parsed(from + i));
@@ -356,27 +370,18 @@ describe('batches arriving together', () => {
 
   it(`share one transaction, up to ${MAX_GROUP_EVENTS} events`, async () => {
     const fresh = openDatabase(tempDir('llmeter-ingest-group-'));
-    let transactions = 0;
-    // The same connection, counting the transactions opened through it (not the savepoints inside them).
-    const counted = new Proxy(fresh, {
-      get(target, property) {
-        if (property === 'transaction') return (fn: () => unknown) => (target.inTransaction || transactions++, target.transaction(fn));
-        const value = Reflect.get(target, property, target) as unknown;
-        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-      },
-    });
-    const write = createGroupWriter({ db: counted, billedProviders: () => [], nowSec: () => NOW_MS / 1000 });
+    const { write, transactions } = countingGroupWriter(fresh);
     const together = await Promise.all([write(range(1, 3)), write(range(10, 2)), write(range(2, 3))]);
     expect(together).toEqual([
       { received: 3, inserted: 3, duplicates: 0 },
       { received: 2, inserted: 2, duplicates: 0 },
       { received: 3, inserted: 1, duplicates: 2 },
     ]);
-    expect(transactions).toBe(1);
+    expect(transactions()).toBe(1);
     const half = MAX_GROUP_EVENTS / 2;
     const big = await Promise.all([write(range(100_000, half)), write(range(200_000, half)), write(range(300_000, 1))]);
     expect(big.map((r) => r.inserted)).toEqual([half, half, 1]);
-    expect(transactions).toBe(3);
+    expect(transactions()).toBe(3);
     expect(fresh.prepare('SELECT SUM(requests) FROM sdk_usage_hourly').pluck().get()).toBe(6 + 2 * half + 1);
     fresh.close();
   });
@@ -384,41 +389,32 @@ describe('batches arriving together', () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'performance'] });
     const fresh = openDatabase(tempDir('llmeter-ingest-wait-'));
     try {
-      let transactions = 0;
-      // The same connection, counting the transactions opened through it (not the savepoints inside them).
-      const counted = new Proxy(fresh, {
-        get(target, property) {
-          if (property === 'transaction') return (fn: () => unknown) => (target.inTransaction || transactions++, target.transaction(fn));
-          const value = Reflect.get(target, property, target) as unknown;
-          return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-        },
-      });
-      const write = createGroupWriter({ db: counted, billedProviders: () => [], nowSec: () => NOW_MS / 1000 });
+      const { write, transactions } = countingGroupWriter(fresh);
       const settled: number[] = [];
       const track = (n: number, answer: Promise<unknown>) => void answer.then(() => settled.push(n));
       // A lone sender: written at the next turn of the event loop, without waiting.
       track(1, write(range(1, 2)));
       await vi.advanceTimersToNextTimerAsync();
-      expect([transactions, settled]).toEqual([1, [1]]);
+      expect([transactions(), settled]).toEqual([1, [1]]);
       // Three senders together, then their next batches a little apart: one write each time.
       for (const n of [10, 20, 30]) track(n, write(range(n, 2)));
       await vi.advanceTimersToNextTimerAsync();
-      expect([transactions, settled]).toEqual([2, [1, 10, 20, 30]]);
+      expect([transactions(), settled]).toEqual([2, [1, 10, 20, 30]]);
       track(11, write(range(110, 1)));
       await vi.advanceTimersByTimeAsync(1);
       track(21, write(range(210, 1)));
       await vi.advanceTimersByTimeAsync(1);
-      expect([transactions, settled.length]).toEqual([2, 4]);
+      expect([transactions(), settled.length]).toEqual([2, 4]);
       track(31, write(range(310, 1)));
       await vi.advanceTimersToNextTimerAsync();
-      expect([transactions, settled.slice(4)]).toEqual([3, [11, 21, 31]]);
+      expect([transactions(), settled.slice(4)]).toEqual([3, [11, 21, 31]]);
       // One of the three stopped: the other two are written once the wait is over, not before.
       track(12, write(range(120, 1)));
       track(22, write(range(220, 1)));
       await vi.advanceTimersByTimeAsync(MAX_GROUP_WAIT_MS - 1);
-      expect([transactions, settled.length]).toEqual([3, 7]);
+      expect([transactions(), settled.length]).toEqual([3, 7]);
       await vi.advanceTimersByTimeAsync(1);
-      expect([transactions, settled.slice(7)]).toEqual([4, [12, 22]]);
+      expect([transactions(), settled.slice(7)]).toEqual([4, [12, 22]]);
       expect(fresh.prepare('SELECT SUM(requests) FROM sdk_usage_hourly').pluck().get()).toBe(2 + 6 + 3 + 2);
     } finally {
       vi.useRealTimers();
