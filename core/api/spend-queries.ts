@@ -298,11 +298,6 @@ function isoBucketLabels(starts: readonly number[]): string[] {
   });
 }
 
-/** Runs `read` in one read transaction: the answer's statements all see the same data, though another process may write between two of them. */
-function inOneSnapshot<R>(db: Db, read: () => R): R {
-  return db.transaction(read)();
-}
-
 /**
  * The answer with its sums in `arithmetic` (see querySpendSeries), or null as soon as a value read
  * cannot be taken in exactly.
@@ -392,9 +387,10 @@ export function querySpendSeries(db: Db, window: Window, options: SeriesOptions)
   const { top } = options;
   // The ranking's LIMIT would return no group at all, and so no count of those it left out.
   if (top !== undefined && (!Number.isSafeInteger(top) || top < 1)) throw new RangeError(`top must be a whole number of groups, 1 or more (got ${top})`);
-  return inOneSnapshot(db, () => {
+  // One read transaction: the answer's statements all see the same data, though another process may write between two of them.
+  return db.transaction(() => {
     const ranked = top === undefined ? undefined : topGroups(db, window, { ...options, top });
     // Bigints take in every value, so the second fold always answers.
     return foldAnswer(numberArithmetic(), db, window, options, starts, ranked) ?? (foldAnswer(BIGINT_ARITHMETIC, db, window, options, starts, ranked) as SpendSeries);
-  });
+  })();
 }

@@ -245,15 +245,10 @@ function* exportChunks(db: Db, query: ExportQuery): Generator<ExportChunk> {
  * The iterator keeps the connection busy until it is finished or returned: give it a connection
  * nothing else uses meanwhile (see openExportConnection).
  */
-export function* queryExportBatches(db: Db, query: ExportQuery): Generator<ExportCells[], void, undefined> {
-  const snapshot = !db.inTransaction;
-  if (snapshot) db.exec('BEGIN');
-  try {
-    const providers = query.providers.length > 0 ? query.providers : storedProviders(db);
-    if (providers.length === 0) return;
+export function queryExportBatches(db: Db, query: ExportQuery): Generator<ExportCells[], void, undefined> {
+  return inSnapshot(db, query, function* (providers) {
     const parts = exportStatementParts(providers, query);
-    const statement = db.prepare(parts.rowsSql).raw(true);
-    const read = chunkCells(statement, parts.parameters);
+    const read = chunkCells(db.prepare(parts.rowsSql).raw(true), parts.parameters);
     let batch: ExportCells[] = [];
     for (const chunk of exportChunks(db, query)) {
       for (const row of read(chunk)) {
@@ -264,6 +259,19 @@ export function* queryExportBatches(db: Db, query: ExportQuery): Generator<Expor
       }
     }
     if (batch.length > 0) yield batch;
+  });
+}
+
+/**
+ * Runs `read` over the providers the export covers (those named, or all with rows), in one read
+ * transaction, so that everything it reads is one snapshot; inside a caller's transaction, in that one.
+ */
+function* inSnapshot<T>(db: Db, query: ExportQuery, read: (providers: readonly string[]) => Iterable<T>): Generator<T, void, undefined> {
+  const snapshot = !db.inTransaction;
+  if (snapshot) db.exec('BEGIN');
+  try {
+    const providers = query.providers.length > 0 ? query.providers : storedProviders(db);
+    if (providers.length > 0) yield* read(providers);
   } finally {
     if (snapshot) db.exec('COMMIT');
   }
@@ -303,18 +311,18 @@ export interface CsvPart {
  *
  * One snapshot, like queryExportBatches; the connection is busy until the iterator ends.
  */
-export function* queryExportCsv(
+export function queryExportCsv(
   db: Db,
   query: ExportQuery,
   encode: (text: string) => string,
   writeCells: (rows: ExportCells[]) => string,
 ): Generator<CsvPart, void, undefined> {
-  const snapshot = !db.inTransaction;
-  if (snapshot) db.exec('BEGIN');
+  return inSnapshot(db, query, (providers) => csvParts(db, query, providers, encode, writeCells));
+}
+
+function* csvParts(db: Db, query: ExportQuery, providers: readonly string[], encode: (text: string) => string, writeCells: (rows: ExportCells[]) => string): Generator<CsvPart, void, undefined> {
   db.exec('CREATE TEMP TABLE IF NOT EXISTS export_csv_cell (raw TEXT PRIMARY KEY, csv TEXT NOT NULL) WITHOUT ROWID');
   try {
-    const providers = query.providers.length > 0 ? query.providers : storedProviders(db);
-    if (providers.length === 0) return;
     const sql = exportStatementParts(providers, query);
     const [from, to] = windowBounds(query.window);
     // One pass finds the texts and whether any row shares its hour group with another (see ungroupedHours).
@@ -329,8 +337,8 @@ export function* queryExportCsv(
     }
     const cells = Object.values(columns).map((values) => encodedCells(db, values, encode));
     if (cells.some((column) => column.lineBreak)) {
-      const cellsOf = chunkCells(db.prepare(sql.rowsSql).raw(true), sql.parameters);
-      yield* joinedParts(chunkParts(db, query, (chunk) => cellParts(cellsOf(chunk), writeCells)));
+      // In this snapshot: queryExportBatches reads inside the transaction it finds.
+      for (const rows of queryExportBatches(db, query)) yield { rows: rows.length, text: writeCells(rows) };
       return;
     }
     const startIso = isoSecondsMemo();
@@ -360,7 +368,6 @@ export function* queryExportCsv(
     );
   } finally {
     db.exec('DROP TABLE IF EXISTS temp.export_csv_cell');
-    if (snapshot) db.exec('COMMIT');
   }
 }
 
@@ -463,18 +470,6 @@ function* joinedParts(parts: Iterable<[rows: number, text: string]>): Generator<
     }
   }
   if (pending.rows > 0) yield pending;
-}
-
-/** A chunk's cells as CSV parts of up to BATCH_ROWS records. */
-function* cellParts(cells: Iterable<ExportCells>, writeCells: (rows: ExportCells[]) => string): Generator<[number, string]> {
-  let rows: ExportCells[] = [];
-  for (const row of cells) {
-    if (rows.push(row) === BATCH_ROWS) {
-      yield [rows.length, writeCells(rows)];
-      rows = [];
-    }
-  }
-  if (rows.length > 0) yield [rows.length, writeCells(rows)];
 }
 
 /** How a text column is written: its SQL, and whether any of its encoded texts holds a line break. */
