@@ -116,10 +116,14 @@ const COST_KIND_SQL = `CASE WHEN superseded = 1 THEN 'superseded' WHEN unpriced 
 /**
  * Integer nano-dollars `nano` (an SQL expression) as exact decimal dollars, the text
  * formatNanoAsDecimal (shared/money.ts) writes: "-0.5", "12.000000001", "0". Integer division
- * and zero-padding only, no float; SQLite writes it so that no row needs a BigInt in JS.
+ * and zero-padding only, no float; SQLite writes it so that no row needs a BigInt in JS. Whole
+ * dollars (zero, most often) skip the fraction; the fraction's nine digits are the remainder plus
+ * 10^9 without its leading 1 (a third of the cost of printf's zero-padding, which was a third of
+ * an hourly export's SQL).
  */
-function exactDollarsSql(nano: string): string {
-  return `(CASE WHEN ${nano} < 0 THEN '-' ELSE '' END || (abs(${nano}) / 1000000000) || rtrim(rtrim(printf('.%09d', abs(${nano}) % 1000000000), '0'), '.'))`;
+export function exactDollarsSql(nano: string): string {
+  return `(CASE WHEN ${nano} % 1000000000 = 0 THEN CAST(${nano} / 1000000000 AS TEXT)
+    ELSE (CASE WHEN ${nano} < 0 THEN '-' ELSE '' END) || (abs(${nano}) / 1000000000) || '.' || rtrim(substr(abs(${nano}) % 1000000000 + 1000000000, 2), '0') END)`;
 }
 
 /** Every source a usage row can have (the table's CHECK constraint). */
@@ -210,7 +214,7 @@ function exportStatementParts(providers: readonly string[], query: ExportQuery):
 }
 
 /** One chunk of the export (a UTC day, or a month per month) in order: its bounds, and whether it fits in memory at once. */
-interface ExportChunk {
+export interface ExportChunk {
   start: number;
   end: number;
   /** Counts the chunk's rows (a scan of its part of the time index). */
@@ -218,7 +222,7 @@ interface ExportChunk {
 }
 
 /** The chunks of the window that hold rows, in order, each found with one seek on the time index. */
-function* exportChunks(db: Db, query: ExportQuery): Generator<ExportChunk> {
+export function* exportChunks(db: Db, query: ExportQuery): Generator<ExportChunk> {
   const [from, to] = windowBounds(query.window);
   const nextBucket = db.prepare(`SELECT MIN(bucket_start) FROM usage WHERE bucket_start >= ? AND bucket_start < ?`).pluck();
   const rowsInChunk = db.prepare(`SELECT count(*) FROM usage WHERE bucket_start >= ? AND bucket_start < ?`).pluck();
@@ -262,15 +266,20 @@ export function queryExportBatches(db: Db, query: ExportQuery): Generator<Export
   });
 }
 
+/** The providers an export covers: those named, or all with rows. */
+export function exportProviders(db: Db, query: ExportQuery): readonly string[] {
+  return query.providers.length > 0 ? query.providers : storedProviders(db);
+}
+
 /**
- * Runs `read` over the providers the export covers (those named, or all with rows), in one read
- * transaction, so that everything it reads is one snapshot; inside a caller's transaction, in that one.
+ * Runs `read` over the providers the export covers (exportProviders), in one read transaction, so
+ * that everything it reads is one snapshot; inside a caller's transaction, in that one.
  */
 function* inSnapshot<T>(db: Db, query: ExportQuery, read: (providers: readonly string[]) => Iterable<T>): Generator<T, void, undefined> {
   const snapshot = !db.inTransaction;
   if (snapshot) db.exec('BEGIN');
   try {
-    const providers = query.providers.length > 0 ? query.providers : storedProviders(db);
+    const providers = exportProviders(db, query);
     if (providers.length > 0) yield* read(providers);
   } finally {
     if (snapshot) db.exec('COMMIT');
@@ -300,16 +309,9 @@ export interface CsvPart {
 /**
  * The export as CSV records (no header), built by SQLite: queryExportBatches' rows, in its order,
  * exactly as the cells writer `writeCells` (createCsvWriter, csv-stringify) writes them, but no row
- * becomes JS values. Before the first chunk, every distinct text the window can write (providers,
- * models, projects, line items, sources, cost kinds) is encoded once by `encode` (csv-stringify); a
- * column whose texts all encode to themselves is written as stored, the others through a temporary
- * table of the encoded texts. SQLite joins each period's records after their period cells (counts
- * and the exact decimal cost as stored, which csv-stringify writes unchanged); the period's two
- * cells, encoded by `encode` too, are put before each record here, once per period. So memory holds
- * a period's records, not the export. When an encoded text holds a line break (a hostile name),
- * records cannot be told apart by their CRLF: the export is then written from cells by `writeCells`.
- *
- * One snapshot, like queryExportBatches; the connection is busy until the iterator ends.
+ * becomes JS values. One snapshot, like queryExportBatches; the connection is busy until the
+ * iterator ends. See createCsvBlockWriter for how each block is written; core/export/parallel.ts
+ * writes the same blocks on two threads.
  */
 export function queryExportCsv(
   db: Db,
@@ -317,59 +319,172 @@ export function queryExportCsv(
   encode: (text: string) => string,
   writeCells: (rows: ExportCells[]) => string,
 ): Generator<CsvPart, void, undefined> {
-  return inSnapshot(db, query, (providers) => csvParts(db, query, providers, encode, writeCells));
+  return inSnapshot(db, query, function* (providers) {
+    const writer = createCsvBlockWriter(db, query, providers, encode, writeCells);
+    try {
+      for (const block of exportBlocks(db, query)) yield* joinedParts(writer.write(block));
+    } finally {
+      writer.close();
+    }
+  });
 }
 
-function* csvParts(db: Db, query: ExportQuery, providers: readonly string[], encode: (text: string) => string, writeCells: (rows: ExportCells[]) => string): Generator<CsvPart, void, undefined> {
-  db.exec('CREATE TEMP TABLE IF NOT EXISTS export_csv_cell (raw TEXT PRIMARY KEY, csv TEXT NOT NULL) WITHOUT ROWID');
-  try {
-    const sql = exportStatementParts(providers, query);
-    const [from, to] = windowBounds(query.window);
-    // One pass finds the texts and whether any row shares its hour group with another (see ungroupedHours).
-    const texts = db.prepare(`SELECT DISTINCT model, project, line_item, ${SHARES_HOUR_GROUP_SQL} FROM usage WHERE ${sql.filters}`).raw(true).iterate(from, to, ...sql.parameters) as Iterable<[string, string, string, number]>;
-    const columns = { provider: new Set<string>(providers), model: new Set<string>(), project: new Set<string>(), lineItem: new Set<string>(), source: SOURCES, costKind: COST_KINDS };
-    let sharedGroups = false;
-    for (const [model, project, lineItem, sharesGroup] of texts) {
-      columns.model.add(model);
-      columns.project.add(project);
-      columns.lineItem.add(lineItem);
-      if (sharesGroup) sharedGroups = true;
-    }
-    const cells = Object.values(columns).map((values) => encodedCells(db, values, encode));
-    if (cells.some((column) => column.lineBreak)) {
-      // In this snapshot: queryExportBatches reads inside the transaction it finds.
-      for (const rows of queryExportBatches(db, query)) yield { rows: rows.length, text: writeCells(rows) };
-      return;
-    }
-    const startIso = isoSecondsMemo();
-    const endIso = isoSecondsMemo();
-    /** A period's records as one part: its two cells, encoded, before each record. */
-    const periodPart = (start: number, end: number, rows: number, text: string): [number, string] => {
-      const periodCells = `${encode(startIso(start))},${encode(endIso(end))},`;
-      return [rows, `${periodCells}${rows === 1 ? text : text.replaceAll('\r\n', `\r\n${periodCells}`)}\r\n`];
-    };
-    if (query.granularity === 'hour' && !sharedGroups) {
-      yield* joinedParts(ungroupedHours(db, query, providers, cells, periodPart));
-      return;
-    }
-    const [provider, model, project, lineItem, source, costKind] = cells.map((column, index) => column.sql(`c${[2, 3, 4, 5, 13, 12][index]}`));
-    const record = recordSql({ provider, model, project, lineItem, requests: 'c6', tokens: 'c7, c8, c9, c10', cost: 'c11', costKind, source });
-    // The rows come ordered by period; grouping them by period keeps that order, with no second sort.
-    const periods = db.prepare(`SELECT c0, c1, count(*), group_concat(${record}, char(13, 10)) FROM (${sql.rowsSql}) GROUP BY c0, c1`).raw(true);
-    const records = db.prepare(`SELECT c0, c1, 1, ${record} FROM (${sql.rowsSql})`).raw(true);
-    yield* joinedParts(
-      chunkParts(db, query, function* (chunk) {
-        // A chunk too busy to hold at once (a day of more than ROWS_AT_ONCE rows) comes a record at a time.
-        const statement = chunk.atOnce() ? periods : records;
-        for (const [start, end, rows, text] of statement.iterate(chunk.start, chunk.end, ...sql.parameters) as Iterable<[number, number, number, string]>) {
-          yield periodPart(start, end, rows, text);
-        }
-      }),
-    );
-  } finally {
-    db.exec('DROP TABLE IF EXISTS temp.export_csv_cell');
-  }
+/** Writes the export's CSV records a block of chunks at a time, on one connection inside its snapshot. */
+export interface CsvBlockWriter {
+  /** The records of a block of consecutive chunks (see exportBlocks) as parts: [records, text], CRLF after each record. */
+  write(block: readonly ExportChunk[]): Iterable<[rows: number, text: string]>;
+  /** Drops the connection's temporary table of encoded texts. */
+  close(): void;
 }
+
+/**
+ * The CSV records of each block of chunks of an export (exportBlocks), built by SQLite. Before a
+ * block, every distinct text it can write (models, projects, line items; providers, sources and
+ * cost kinds once per export) is encoded by `encode` (csv-stringify), once per export; a column
+ * whose texts in the block all encode to themselves is written as stored, the others through a
+ * temporary table of the encoded texts. SQLite joins each period's records after their period cells (counts and the exact decimal
+ * cost as stored, which csv-stringify writes unchanged); the period's two cells, encoded by `encode`
+ * too, are put before each record here, once per period. So memory holds a period's records, not
+ * the export. When an encoded text of the block holds a line break (a hostile name), records cannot
+ * be told apart by their CRLF: that block is written from cells by `writeCells`. Each choice gives
+ * the same bytes, so it is made per block, and blocks can be written by several connections that
+ * share one snapshot.
+ */
+export function createCsvBlockWriter(
+  db: Db,
+  query: ExportQuery,
+  providers: readonly string[],
+  encode: (text: string) => string,
+  writeCells: (rows: ExportCells[]) => string,
+): CsvBlockWriter {
+  db.exec('CREATE TEMP TABLE IF NOT EXISTS export_csv_cell (raw TEXT PRIMARY KEY, csv TEXT NOT NULL) WITHOUT ROWID');
+  const sql = exportStatementParts(providers, query);
+  const insertEncoded = db.prepare('INSERT OR IGNORE INTO temp.export_csv_cell (raw, csv) VALUES (?, ?)');
+  const encoded = new Map<string, string>();
+  /** Encodes a text once per export; true when its cell is the text itself. */
+  const isPlain = (text: string): boolean => {
+    let csv = encoded.get(text);
+    if (csv === undefined) {
+      csv = encode(text);
+      encoded.set(text, csv);
+      if (csv !== text) insertEncoded.run(text, csv);
+    }
+    return csv === text;
+  };
+  const hasLineBreak = (text: string): boolean => /[\r\n]/.test(encoded.get(text)!);
+  const fixed = [providers, SOURCES, COST_KINDS].map((texts) => ({ plain: texts.every(isPlain), lineBreak: texts.some(hasLineBreak) }));
+  // A block's models and projects come from the daily rollup, which holds every stored row's (day, provider, model,
+  // project), whoever wrote it (migration 4's triggers): a few hundred groups a day, not thousands of rows. A superset
+  // (rows the export leaves out, days at the window's edges) only costs a look-up, never a byte.
+  // Unary plus: the days are read through the primary key, not every day of the providers through usage_daily_by_model (10× slower).
+  const modelFilter = query.models.length > 0 ? ` AND +model IN (${query.models.map(() => '?').join(', ')})` : '';
+  const blockModels = db.prepare(`SELECT DISTINCT model, project FROM usage_daily WHERE day >= ? AND day < ? AND +provider IN (${providers.map(() => '?').join(', ')})${modelFilter}`).raw(true);
+  // Line items, and whether any row shares its hour group with another (see ungroupedHour), from the block's rows that have them.
+  const blockLineItems = db.prepare(`SELECT DISTINCT line_item, ${SHARES_HOUR_GROUP_SQL} FROM usage WHERE ${sql.filters} AND (line_item <> '' OR ${SHARES_HOUR_GROUP_SQL})`).raw(true);
+  const cellsOf = chunkCells(db.prepare(sql.rowsSql).raw(true), sql.parameters);
+  const startIso = isoSecondsMemo();
+  const endIso = isoSecondsMemo();
+  /** A period's records as one part: its two cells, encoded, before each record. */
+  const periodPart = (start: number, end: number, rows: number, text: string): [number, string] => {
+    const periodCells = `${encode(startIso(start))},${encode(endIso(end))},`;
+    return [rows, `${periodCells}${rows === 1 ? text : text.replaceAll('\r\n', `\r\n${periodCells}`)}\r\n`];
+  };
+  // Statements per set of plain columns (model, project, line item), prepared when a chunk first needs them.
+  const grouped = new Map<string, { periods: Statement; records: Statement }>();
+  const hourly = new Map<string, (start: number, width: '1h' | '1d') => [number, string] | null>();
+  const [provider, source, costKind] = fixed;
+
+  function* cellParts(chunk: ExportChunk): Generator<[number, string]> {
+    let batch: ExportCells[] = [];
+    for (const row of cellsOf(chunk)) {
+      if (batch.push(row) === BATCH_ROWS) {
+        yield [batch.length, writeCells(batch)];
+        batch = [];
+      }
+    }
+    if (batch.length > 0) yield [batch.length, writeCells(batch)];
+  }
+
+  function* groupedParts(chunk: ExportChunk, plain: ColumnsPlain): Generator<[number, string]> {
+    const key = plain.join();
+    let statements = grouped.get(key);
+    if (!statements) {
+      const cell = (isPlainColumn: boolean, column: string): string => (isPlainColumn ? column : `coalesce((SELECT csv FROM temp.export_csv_cell WHERE raw = ${column}), ${column})`);
+      const record = recordSql({
+        provider: cell(provider!.plain, 'c2'),
+        model: cell(plain[0], 'c3'),
+        project: cell(plain[1], 'c4'),
+        lineItem: cell(plain[2], 'c5'),
+        requests: 'c6',
+        tokens: 'c7, c8, c9, c10',
+        cost: 'c11',
+        costKind: cell(costKind!.plain, 'c12'),
+        source: cell(source!.plain, 'c13'),
+      });
+      // The rows come ordered by period; grouping them by period keeps that order, with no second sort.
+      statements = {
+        periods: db.prepare(`SELECT c0, c1, count(*), group_concat(${record}, char(13, 10)) FROM (${sql.rowsSql}) GROUP BY c0, c1`).raw(true),
+        records: db.prepare(`SELECT c0, c1, 1, ${record} FROM (${sql.rowsSql})`).raw(true),
+      };
+      grouped.set(key, statements);
+    }
+    // A chunk too busy to hold at once (a day of more than ROWS_AT_ONCE rows) comes a record at a time.
+    const statement = chunk.atOnce() ? statements.periods : statements.records;
+    for (const [start, end, rows, text] of statement.iterate(chunk.start, chunk.end, ...sql.parameters) as Iterable<[number, number, number, string]>) {
+      yield periodPart(start, end, rows, text);
+    }
+  }
+
+  function* hourParts(chunk: ExportChunk, plain: ColumnsPlain): Generator<[number, string]> {
+    const key = plain.join();
+    let read = hourly.get(key);
+    if (!read) hourly.set(key, (read = ungroupedHour(db, query, providers, [provider!.plain, ...plain, source!.plain, costKind!.plain], periodPart)));
+    // The chunk starts at its first bucket of any row; the rows exported start on whole hours.
+    for (let hour = chunk.start + ((HOUR - (chunk.start % HOUR)) % HOUR); hour < chunk.end; hour += HOUR) {
+      const hourPart = read(hour, '1h');
+      if (hourPart) yield hourPart;
+      // A day's bucket follows the first hour of its day: (start, end) order.
+      const dayPart = hour % DAY === 0 ? read(hour, '1d') : null;
+      if (dayPart) yield dayPart;
+    }
+  }
+
+  return {
+    *write(block) {
+      if (block.length === 0) return;
+      const plain: ColumnsPlain = [true, true, true];
+      let lineBreak = fixed.some((column) => column.lineBreak);
+      let sharedGroups = false;
+      const check = (column: number, text: string): void => {
+        if (isPlain(text)) return;
+        plain[column] = false;
+        if (hasLineBreak(text)) lineBreak = true;
+      };
+      const [start, end] = [block[0]!.start, block.at(-1)!.end];
+      // All at once: a block's distinct texts are few, and encoding them writes to the temporary table.
+      for (const [model, project] of blockModels.all(start - (start % DAY), end, ...sql.parameters) as Array<[string, string]>) {
+        check(0, model);
+        check(1, project);
+      }
+      check(2, '');
+      for (const [lineItem, shares] of blockLineItems.all(start, end, ...sql.parameters) as Array<[string, number]>) {
+        check(2, lineItem);
+        if (shares) sharedGroups = true;
+      }
+      for (const chunk of block) {
+        if (lineBreak) yield* cellParts(chunk);
+        else if (query.granularity === 'hour' && !sharedGroups) yield* hourParts(chunk, plain);
+        else yield* groupedParts(chunk, plain);
+      }
+    },
+    close() {
+      db.exec('DROP TABLE IF EXISTS temp.export_csv_cell');
+    },
+  };
+}
+
+/** Whether every text of the model, project and line item columns encodes to itself. */
+type ColumnsPlain = [model: boolean, project: boolean, lineItem: boolean];
 
 /** The cells of one CSV record (without its period) as SQL expressions; `tokens` is the four token counts, comma-separated. */
 interface RecordSql {
@@ -397,30 +512,32 @@ function recordSql(cells: RecordSql): string {
 const SHARES_HOUR_GROUP_SQL = `(api_key_id <> '' OR bucket_start % (CASE bucket_width WHEN '1h' THEN ${HOUR} ELSE ${DAY} END) <> 0)`;
 
 /**
- * The hourly export's records when every stored row is its own group (no row SHARES_HOUR_GROUP_SQL):
- * no GROUP BY and no sort. Per period (an hour, and a day for the daily buckets of the day's first
- * hour, which it follows), one query merges the rows of each (provider, source), which the primary
- * key gives in (model, project, line item) order, into the export's order, and SQLite joins their
- * records; each row's cost is counted as SPEND_NANO_SQL counts it.
+ * The hourly export's records of one period, for chunks whose stored rows are each their own group
+ * (no row SHARES_HOUR_GROUP_SQL): no GROUP BY and no sort. Per period (an hour, or a day for the
+ * daily buckets of the day's first hour, which it follows), one query merges the rows of each
+ * (provider, source), which the primary key gives in (model, project, line item) order, into the
+ * export's order, and SQLite joins their records; each row's cost is counted as SPEND_NANO_SQL
+ * counts it. `plain` says, per text column (provider, model, project, line item, source, cost
+ * kind), whether its texts are written as stored.
  */
-function* ungroupedHours(
+function ungroupedHour(
   db: Db,
   query: ExportQuery,
   providers: readonly string[],
-  cells: EncodedColumn[],
+  plain: readonly boolean[],
   periodPart: (start: number, end: number, rows: number, text: string) => [number, string],
-): Generator<[number, string]> {
+): (start: number, width: '1h' | '1d') => [number, string] | null {
   // A column with texts that encode to something else is joined to their encodings (cheaper per row than a subquery).
   const joins: string[] = [];
-  const [provider, model, project, lineItem, source, costKind] = cells.map((column, index) => {
+  const [provider, model, project, lineItem, source, costKind] = plain.map((isPlainColumn, index) => {
     const name = `u.${['provider', 'model', 'project', 'line_item', 'source', 'row_kind'][index]!}`;
-    if (column.plain) return name;
+    if (isPlainColumn) return name;
     joins.push(`LEFT JOIN temp.export_csv_cell AS cell${index} ON cell${index}.raw = ${name}`);
     return `coalesce(cell${index}.csv, ${name})`;
   });
-  const spend = 'CASE WHEN u.superseded = 0 THEN u.cost_nano ELSE 0 END';
-  const cost = `CASE WHEN u.row_kind IN ('superseded', 'unpriced') AND ${spend} = 0 THEN NULL ELSE ${exactDollarsSql(spend)} END`;
-  const record = recordSql({ provider, model, project, lineItem, requests: 'u.requests', tokens: 'u.input_tokens, u.cached_input_tokens, u.cache_write_tokens, u.output_tokens', cost, costKind, source });
+  // What the grouped rows' cost cell gives for one row: a superseded row's spend is 0 (no cost), an unpriced row's cost shows unless 0.
+  const cost = `CASE WHEN u.superseded = 1 OR (u.unpriced = 1 AND u.cost_nano = 0) THEN NULL ELSE ${exactDollarsSql('u.cost_nano')} END`;
+  const record = recordSql({ provider: provider!, model: model!, project: project!, lineItem: lineItem!, requests: 'u.requests', tokens: 'u.input_tokens, u.cached_input_tokens, u.cache_write_tokens, u.output_tokens', cost, costKind: costKind!, source: source! });
   const models = query.models.length > 0 ? ` AND model IN (${query.models.map((_, index) => `@model${index}`).join(', ')})` : '';
   // `bucket_start BETWEEN`, not `=`: with a range SQLite reads the primary key, whose rows are whole, not the time index.
   const arms = providers.flatMap((_, p) =>
@@ -437,29 +554,34 @@ function* ungroupedHours(
   const names: Record<string, string> = {};
   providers.forEach((id, index) => (names[`provider${index}`] = id));
   query.models.forEach((name, index) => (names[`model${index}`] = name));
-  const read = (start: number, width: '1h' | '1d'): [number, string] | null => {
+  return (start, width) => {
     const [rows, text] = period.get({ ...names, start, width }) as [number, string | null];
     return text === null ? null : periodPart(start, start + (width === '1h' ? HOUR : DAY), rows, text);
   };
-  for (const chunk of exportChunks(db, query)) {
-    // The chunk starts at its first bucket of any row; the rows exported start on whole hours.
-    for (let hour = chunk.start + ((HOUR - (chunk.start % HOUR)) % HOUR); hour < chunk.end; hour += HOUR) {
-      const hourPart = read(hour, '1h');
-      if (hourPart) yield hourPart;
-      // A day's bucket follows the first hour of its day: (start, end) order.
-      const dayPart = hour % DAY === 0 ? read(hour, '1d') : null;
-      if (dayPart) yield dayPart;
-    }
-  }
 }
 
-/** The parts of every chunk of the export, in order. */
-function* chunkParts(db: Db, query: ExportQuery, partsOf: (chunk: ExportChunk) => Iterable<[rows: number, text: string]>): Generator<[number, string]> {
-  for (const chunk of exportChunks(db, query)) yield* partsOf(chunk);
+/**
+ * How many chunks (days, for hourly and daily exports) a CSV export handles together: the pass that
+ * finds a block's texts costs about a microsecond per row and a little more per distinct text it
+ * finds, and a day of a year's export holds a third of the year's distinct texts. A block is also
+ * the unit that export threads share out (core/export/parallel.ts).
+ */
+export const CHUNKS_PER_BLOCK = 7;
+
+/** The export's chunks (exportChunks) in blocks of CHUNKS_PER_BLOCK, in order. */
+export function* exportBlocks(db: Db, query: ExportQuery): Generator<ExportChunk[]> {
+  let block: ExportChunk[] = [];
+  for (const chunk of exportChunks(db, query)) {
+    if (block.push(chunk) === CHUNKS_PER_BLOCK) {
+      yield block;
+      block = [];
+    }
+  }
+  if (block.length > 0) yield block;
 }
 
 /** Parts joined into parts of about BATCH_ROWS records: few enough writes, each a small string. */
-function* joinedParts(parts: Iterable<[rows: number, text: string]>): Generator<CsvPart> {
+export function* joinedParts(parts: Iterable<[rows: number, text: string]>): Generator<CsvPart> {
   let pending: CsvPart = { rows: 0, text: '' };
   for (const [rows, text] of parts) {
     pending.rows += rows;
@@ -470,33 +592,4 @@ function* joinedParts(parts: Iterable<[rows: number, text: string]>): Generator<
     }
   }
   if (pending.rows > 0) yield pending;
-}
-
-/** How a text column is written: its SQL, and whether any of its encoded texts holds a line break. */
-interface EncodedColumn {
-  /** Every text of the column encodes to itself. */
-  plain: boolean;
-  /** SQL of the column's CSV cell, given the column's name in the query. */
-  sql: (column: string) => string;
-  lineBreak: boolean;
-}
-
-/**
- * Encodes every text a column can hold. Its cell is the column itself when every text encodes to
- * itself (the usual case), otherwise the encoded text from the temporary table (which this fills),
- * the column itself where it encodes to itself.
- */
-function encodedCells(db: Db, values: Iterable<string>, encode: (text: string) => string): EncodedColumn {
-  const insert = db.prepare('INSERT OR IGNORE INTO temp.export_csv_cell (raw, csv) VALUES (?, ?)');
-  let plain = true;
-  let lineBreak = false;
-  for (const value of values) {
-    const csv = encode(value);
-    if (csv !== value) {
-      plain = false;
-      insert.run(value, csv);
-    }
-    if (/[\r\n]/.test(csv)) lineBreak = true;
-  }
-  return { plain, sql: (column) => (plain ? column : `coalesce((SELECT csv FROM temp.export_csv_cell WHERE raw = ${column}), ${column})`), lineBreak };
 }

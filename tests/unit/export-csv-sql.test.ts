@@ -10,8 +10,9 @@ import { stringify } from 'csv-stringify/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportUsage } from '../../core/export/export.js';
 import { csvText } from '../../core/export/format.js';
-import { queryExportBatches, resolveExportQuery, type ExportInput } from '../../core/export/query.js';
+import { exactDollarsSql, queryExportBatches, resolveExportQuery, type ExportInput } from '../../core/export/query.js';
 import { openDatabase, type Db } from '../../core/store/db.js';
+import { formatNanoAsDecimal } from '../../shared/money.js';
 import { tempDir } from '../support/temp.js';
 
 const DAY = 86_400;
@@ -111,6 +112,18 @@ describe('the CSV export built by SQLite', () => {
     const text = await exportCsv(input);
     expect(text.split('\r\n').length).toBeGreaterThan(2);
     expect(text).toBe(wholeRecords(input));
+  });
+
+  it('writes nano-dollars as decimal dollars exactly as formatNanoAsDecimal does, over the whole 64-bit range but its least value', () => {
+    const dollars = db.prepare(`SELECT ${exactDollarsSql('@nano')}`).pluck().safeIntegers(true);
+    const edges = [0n, 1n, -1n, 999_999_999n, 1_000_000_000n, -1_000_000_000n, 1_000_000_001n, -1_500_000_001n, 10n ** 18n, 2n ** 63n - 1n, -(2n ** 63n) + 1n, 120_000_000_000n];
+    for (const nano of edges) expect(dollars.get({ nano })).toBe(formatNanoAsDecimal(nano));
+    fc.assert(
+      fc.property(fc.oneof(fc.bigInt({ min: -(2n ** 63n) + 1n, max: 2n ** 63n - 1n }), fc.bigInt({ min: -(10n ** 12n), max: 10n ** 12n }).map((n) => n * 1000n)), (nano) => {
+        expect(dollars.get({ nano })).toBe(formatNanoAsDecimal(nano));
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it('names with line breaks and rows sharing a group (several API keys, buckets off the hour) are written as csv-stringify does', async () => {
