@@ -3,6 +3,7 @@ import { pipeline } from 'node:stream/promises';
 import Database from 'better-sqlite3';
 import { connectionOptions, type Db } from '../store/db.js';
 import { createCellEncoder, createCsvWriter, csvText, jsonLine } from './format.js';
+import { startCsvWriters, type CsvWriters } from './parallel.js';
 import { queryExportBatches, queryExportCsv, type ExportQuery } from './query.js';
 
 /** Options of one export run. */
@@ -11,13 +12,18 @@ export interface ExportRunOptions {
   signal?: AbortSignal;
   /** Called after each row is read, with the count so far (for progress displays). */
   onRow?: (rows: number) => void;
+  /** 1: write the export on this thread only. By default a big CSV export is written by two threads (startCsvWriters). */
+  threads?: 1;
 }
 
 /** Media type of each format, for HTTP answers. */
 export const EXPORT_CONTENT_TYPES = { csv: 'text/csv; charset=utf-8; header=present', jsonl: 'application/x-ndjson; charset=utf-8' } as const;
 
-/** The export's text in parts (the CSV header first), reporting each row to `onRow`. */
-function* texts(db: Db, query: ExportQuery, onRow: (rows: number) => void): Generator<string, void, undefined> {
+/**
+ * The export's text in parts (the CSV header first), reporting each row to `onRow`; `writers`, when
+ * they share a snapshot, write a CSV export's records, and their number goes to `onThreads`.
+ */
+function* texts(db: Db, query: ExportQuery, onRow: (rows: number) => void, writers: CsvWriters | null, onThreads: (threads: number) => void): Generator<string, void, undefined> {
   let count = 0;
   const encode = createCellEncoder();
   const writeCells = createCsvWriter(encode);
@@ -25,7 +31,10 @@ function* texts(db: Db, query: ExportQuery, onRow: (rows: number) => void): Gene
   // the pass over every row that lets SQLite write the records.
   if (query.format === 'csv' && query.granularity !== 'month') {
     yield csvText([], true);
-    for (const part of queryExportCsv(db, query, encode, (rows) => writeCells(rows, false))) {
+    const shared = writers?.begin() ?? false;
+    if (shared) onThreads(writers!.count);
+    const parts = shared ? writers!.parts() : queryExportCsv(db, query, encode, (rows) => writeCells(rows, false));
+    for (const part of parts) {
       for (let i = 0; i < part.rows; i++) onRow(++count);
       yield part.text;
     }
@@ -42,23 +51,27 @@ function* texts(db: Db, query: ExportQuery, onRow: (rows: number) => void): Gene
 
 /**
  * Writes the usage history that `query` selects to `sink` as CSV or JSON Lines, streaming: CSV
- * comes from SQLite as text in parts of about a thousand records (queryExportCsv: SQLite joins
- * the cells that csv-stringify encoded, byte for byte what createCsvWriter writes), JSON Lines as
- * batches of rows (queryExportBatches), and the strings flow to the sink with backpressure, so
- * memory stays flat for any number of rows. Resolves with the row count once the sink has taken everything; rejects (and
- * stops reading) when the sink fails, e.g. with EPIPE or ENOSPC. The sink is ended, except
- * process.stdout/stderr.
+ * comes from SQLite as text in parts of about 256 records (queryExportCsv: SQLite joins the cells
+ * that csv-stringify encoded, byte for byte what createCsvWriter writes), written by two threads
+ * in one snapshot when the export is big (startCsvWriters), JSON Lines as batches of rows
+ * (queryExportBatches), and the strings flow to the sink with backpressure, so memory stays flat
+ * for any number of rows. Resolves with the row count and the number of threads that wrote once
+ * the sink has taken everything; rejects (and stops reading) when the sink fails, e.g. with EPIPE
+ * or ENOSPC. The sink is ended, except process.stdout/stderr.
  *
  * `db` stays busy until the export ends: pass a connection nothing else uses meanwhile
  * (openExportConnection), or await the export before touching `db` again.
  */
-export async function exportUsage(db: Db, query: ExportQuery, sink: Writable, options: ExportRunOptions = {}): Promise<{ rows: number }> {
+export async function exportUsage(db: Db, query: ExportQuery, sink: Writable, options: ExportRunOptions = {}): Promise<{ rows: number; threads: number }> {
   let rows = 0;
+  let threads = 1;
   const onRow = (count: number): void => {
     rows = count;
     options.onRow?.(count);
   };
-  const parts = texts(db, query, onRow);
+  // A monthly export reads rows as cells (see texts): only CSV records are shared out between threads.
+  const writers = query.format === 'csv' && query.granularity !== 'month' && options.threads !== 1 ? await startCsvWriters(db, query) : null;
+  const parts = texts(db, query, onRow, writers, (count) => (threads = count));
   const streamOptions = options.signal ? { signal: options.signal } : {};
   try {
     await pipeline(Readable.from(parts), sink, streamOptions);
@@ -66,8 +79,9 @@ export async function exportUsage(db: Db, query: ExportQuery, sink: Writable, op
     // Whatever stopped the stream, the SQLite snapshot is released here, where the generator is
     // certainly not running (a destroy from inside onRow could not close it).
     parts.return();
+    await writers?.stop();
   }
-  return { rows };
+  return { rows, threads };
 }
 
 /**
@@ -84,8 +98,12 @@ const EXPORT_CACHE_KIB = 4096;
  * An in-memory database has no file to share, so it is returned as it is.
  */
 export function openExportConnection(db: Db): Db {
-  if (db.memory) return db;
-  const reader = new Database(db.name, connectionOptions({ readonly: true, fileMustExist: true, timeout: 5000 }));
+  return db.memory ? db : openExportReader(db.name);
+}
+
+/** A read-only connection to the database file `file`, its cache sized for an export (EXPORT_CACHE_KIB). */
+export function openExportReader(file: string): Db {
+  const reader = new Database(file, connectionOptions({ readonly: true, fileMustExist: true, timeout: 5000 }));
   reader.pragma(`cache_size = -${EXPORT_CACHE_KIB}`);
   return reader;
 }

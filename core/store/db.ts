@@ -20,6 +20,11 @@ export function useNativeBinding(file: string): void {
   nativeBinding = file;
 }
 
+/** The addon file set by useNativeBinding, if any: a worker thread sets it again in its own copy of this module. */
+export function nativeBindingFile(): string | undefined {
+  return nativeBinding;
+}
+
 /** better-sqlite3 options plus the addon set by useNativeBinding, for every connection to open. */
 export function connectionOptions(options: Database.Options): Database.Options {
   return nativeBinding ? { ...options, nativeBinding } : options;
