@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import { BUSY_TIMEOUT_MS, connectionOptions, nativeBindingFile, type Db } from '../store/db.js';
+import { connectionOptions, nativeBindingFile, type Db } from '../store/db.js';
 import { CHUNKS_PER_BLOCK, exportChunks, type CsvPart, type ExportQuery } from './query.js';
 
 /** Slots of the Int32Array an export shares with its writer threads. */
@@ -59,6 +59,13 @@ const MAX_WRITERS = 2;
  * to a 1M-row export.
  */
 const WRITER_YOUNG_GENERATION_MB = 2;
+
+/**
+ * How long the export waits for the write lock that lines up the writers' snapshots, blocking its
+ * thread (the app's, for a download), before writing alone: a poll or an SDK batch holds it for
+ * milliseconds.
+ */
+const LOCK_WAIT_MS = 250;
 
 /** How long the export waits for its writers to start, then to share the snapshot, before writing alone. */
 const START_TIMEOUT_MS = 10_000;
@@ -165,7 +172,7 @@ export async function startCsvWriters(db: Db, query: ExportQuery): Promise<CsvWr
       let shared = false;
       try {
         // A write lock while the writers start reading: no commit can land between their snapshots.
-        const lock = new Database(db.name, connectionOptions({ fileMustExist: true, timeout: BUSY_TIMEOUT_MS }));
+        const lock = new Database(db.name, connectionOptions({ fileMustExist: true, timeout: LOCK_WAIT_MS }));
         try {
           lock.exec('BEGIN IMMEDIATE');
           try {
@@ -183,7 +190,7 @@ export async function startCsvWriters(db: Db, query: ExportQuery): Promise<CsvWr
           lock.close();
         }
       } catch {
-        // No write lock (a read-only file, a writer holding it past the timeout): the export is written alone.
+        // No write lock (a read-only file, a writer holding it past LOCK_WAIT_MS): the export is written alone.
       }
       if (!shared) void stop();
       return shared;

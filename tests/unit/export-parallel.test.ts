@@ -93,6 +93,20 @@ describe('a CSV export written by two threads', () => {
     expect(shared.text).toBe(single.text);
   });
 
+  it('is written by one thread, the same bytes, when another connection holds the write lock', async () => {
+    const shared = await exportCsv({ granularity: 'hour' });
+    const writer = openDatabase(path.dirname(db.name));
+    writer.exec('BEGIN IMMEDIATE');
+    try {
+      const alone = await exportCsv({ granularity: 'hour' });
+      expect(alone.threads).toBe(1);
+      expect(alone.text).toBe(shared.text);
+    } finally {
+      writer.exec('ROLLBACK');
+      writer.close();
+    }
+  });
+
   it('stays on one thread for a small export', async () => {
     const small = await exportCsv({ granularity: 'hour', from: '2026-01-01', to: '2026-01-15' });
     expect(small.threads).toBe(1);
