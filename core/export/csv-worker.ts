@@ -2,7 +2,7 @@
  * A writer thread of a shared CSV export (core/export/parallel.ts): it opens its own read-only
  * connection, starts reading in the export's snapshot when told to (while the export holds the
  * write lock), then writes the blocks it takes (SLOT.nextBlock, naming itself at ownerOf(block))
- * with the chunk writer of a single-threaded export and posts their parts, never more than
+ * with the block writer of a single-threaded export and posts their parts, never more than
  * MAX_BLOCKS_AHEAD blocks ahead of what the export has sent on.
  */
 import { parentPort, workerData } from 'node:worker_threads';

@@ -466,6 +466,7 @@ export function createCsvBlockWriter(
         check(0, model);
         check(1, project);
       }
+      // The rows not read below have no line item: they write ''.
       check(2, '');
       for (const [lineItem, shares] of blockLineItems.all(start, end, ...sql.parameters) as Array<[string, number]>) {
         check(2, lineItem);
