@@ -74,7 +74,9 @@ export async function exportUsage(db: Db, query: ExportQuery, sink: Writable, op
   const parts = texts(db, query, onRow, writers, (count) => (threads = count));
   const streamOptions = options.signal ? { signal: options.signal } : {};
   try {
-    await pipeline(Readable.from(parts), sink, streamOptions);
+    // One part in the stream's buffer at a time, not 16: parts waiting there outlived young-generation GCs, which
+    // then grew the heap (a 1M-row export peaked at 147–170 MB RSS in some runs, now ~125 MB, at the same speed).
+    await pipeline(Readable.from(parts, { highWaterMark: 1 }), sink, streamOptions);
   } finally {
     // Whatever stopped the stream, the SQLite snapshot is released here, where the generator is
     // certainly not running (a destroy from inside onRow could not close it).
