@@ -391,7 +391,7 @@ export function createCsvBlockWriter(
   };
   // Statements per set of plain columns (model, project, line item), prepared when a chunk first needs them.
   const grouped = new Map<string, { periods: Statement; records: Statement }>();
-  const hourly = new Map<string, (start: number, width: '1h' | '1d') => [number, string] | null>();
+  const hourly = new Map<string, (chunk: ExportChunk) => Iterable<[number, string]>>();
   const [provider, source, costKind] = fixed;
 
   function* cellParts(chunk: ExportChunk): Generator<[number, string]> {
@@ -437,16 +437,9 @@ export function createCsvBlockWriter(
 
   function* hourParts(chunk: ExportChunk, plain: ColumnsPlain): Generator<[number, string]> {
     const key = plain.join();
-    let read = hourly.get(key);
-    if (!read) hourly.set(key, (read = ungroupedHour(db, query, providers, [provider!.plain, ...plain, source!.plain, costKind!.plain], periodPart)));
-    // The chunk starts at its first bucket of any row; the rows exported start on whole hours.
-    for (let hour = chunk.start + ((HOUR - (chunk.start % HOUR)) % HOUR); hour < chunk.end; hour += HOUR) {
-      const hourPart = read(hour, '1h');
-      if (hourPart) yield hourPart;
-      // A day's bucket follows the first hour of its day: (start, end) order.
-      const dayPart = hour % DAY === 0 ? read(hour, '1d') : null;
-      if (dayPart) yield dayPart;
-    }
+    let partsOf = hourly.get(key);
+    if (!partsOf) hourly.set(key, (partsOf = ungroupedHours(db, query, providers, [provider!.plain, ...plain, source!.plain, costKind!.plain], periodPart)));
+    yield* partsOf(chunk);
   }
 
   return {
@@ -513,21 +506,21 @@ function recordSql(cells: RecordSql): string {
 const SHARES_HOUR_GROUP_SQL = `(api_key_id <> '' OR bucket_start % (CASE bucket_width WHEN '1h' THEN ${HOUR} ELSE ${DAY} END) <> 0)`;
 
 /**
- * The hourly export's records of one period, for chunks whose stored rows are each their own group
- * (no row SHARES_HOUR_GROUP_SQL): no GROUP BY and no sort. Per period (an hour, or a day for the
- * daily buckets of the day's first hour, which it follows), one query merges the rows of each
- * (provider, source), which the primary key gives in (model, project, line item) order, into the
- * export's order, and SQLite joins their records; each row's cost is counted as SPEND_NANO_SQL
- * counts it. `plain` says, per text column (provider, model, project, line item, source, cost
- * kind), whether its texts are written as stored.
+ * The hourly export's records of a chunk (a day, or its part in the window) whose stored rows are
+ * each their own group (no row SHARES_HOUR_GROUP_SQL): no sort. One query merges the chunk's hourly
+ * rows of each (provider, source), which the primary key gives in (time, model, project, line
+ * item) order, into the export's order and SQLite joins each hour's records; the daily buckets of
+ * the day, read the same way, follow its first hour, as (start, end) orders them. Each row's cost is
+ * counted as SPEND_NANO_SQL counts it. `plain` says, per text column (provider, model, project,
+ * line item, source, cost kind), whether its texts are written as stored.
  */
-function ungroupedHour(
+function ungroupedHours(
   db: Db,
   query: ExportQuery,
   providers: readonly string[],
   plain: readonly boolean[],
   periodPart: (start: number, end: number, rows: number, text: string) => [number, string],
-): (start: number, width: '1h' | '1d') => [number, string] | null {
+): (chunk: ExportChunk) => Iterable<[number, string]> {
   // A column with texts that encode to something else is joined to their encodings (cheaper per row than a subquery).
   const joins: string[] = [];
   const [provider, model, project, lineItem, source, costKind] = plain.map((isPlainColumn, index) => {
@@ -540,24 +533,36 @@ function ungroupedHour(
   const cost = `CASE WHEN u.superseded = 1 OR (u.unpriced = 1 AND u.cost_nano = 0) THEN NULL ELSE ${exactDollarsSql('u.cost_nano')} END`;
   const record = recordSql({ provider: provider!, model: model!, project: project!, lineItem: lineItem!, requests: 'u.requests', tokens: 'u.input_tokens, u.cached_input_tokens, u.cache_write_tokens, u.output_tokens', cost, costKind: costKind!, source: source! });
   const models = query.models.length > 0 ? ` AND model IN (${query.models.map((_, index) => `@model${index}`).join(', ')})` : '';
-  // `bucket_start BETWEEN`, not `=`: with a range SQLite reads the primary key, whose rows are whole, not the time index.
-  const arms = providers.flatMap((_, p) =>
-    SOURCES.map(
-      (s) => `SELECT ${record} AS record, u.bucket_start, u.provider, u.model, u.project, u.api_key_id, u.line_item, u.source
-        FROM (SELECT *, ${COST_KIND_SQL} AS row_kind FROM usage
-              WHERE provider = @provider${p} AND source = '${s}' AND bucket_start BETWEEN @start AND @start AND bucket_width = @width AND ${COUNTED_ROWS_SQL}${models}) AS u
-        ${joins.join(' ')}`,
-    ),
-  );
-  const period = db
-    .prepare(`SELECT count(*), group_concat(record, char(13, 10)) FROM (${arms.join(' UNION ALL ')} ORDER BY bucket_start, provider, model, project, api_key_id, line_item, source)`)
-    .raw(true);
+  // Per period start, the records in the export's order; a range on bucket_start, so that SQLite reads the primary key, whose rows are whole, not the time index.
+  const periods = (width: '1h' | '1d') => {
+    const arms = providers.flatMap((_, p) =>
+      SOURCES.map(
+        (s) => `SELECT ${record} AS record, u.bucket_start, u.provider, u.model, u.project, u.api_key_id, u.line_item, u.source
+          FROM (SELECT *, ${COST_KIND_SQL} AS row_kind FROM usage
+                WHERE provider = @provider${p} AND source = '${s}' AND bucket_start >= @start AND bucket_start < @end AND bucket_width = '${width}' AND ${COUNTED_ROWS_SQL}${models}) AS u
+          ${joins.join(' ')}`,
+      ),
+    );
+    // The rows come ordered by period; grouping them by period keeps that order, with no second sort.
+    return db
+      .prepare(`SELECT bucket_start, count(*), group_concat(record, char(13, 10)) FROM (${arms.join(' UNION ALL ')} ORDER BY bucket_start, provider, model, project, api_key_id, line_item, source) GROUP BY bucket_start`)
+      .raw(true);
+  };
+  const [hours, days] = [periods('1h'), periods('1d')];
   const names: Record<string, string> = {};
   providers.forEach((id, index) => (names[`provider${index}`] = id));
   query.models.forEach((name, index) => (names[`model${index}`] = name));
-  return (start, width) => {
-    const [rows, text] = period.get({ ...names, start, width }) as [number, string | null];
-    return text === null ? null : periodPart(start, start + (width === '1h' ? HOUR : DAY), rows, text);
+  return function* (chunk) {
+    // A chunk holds one UTC day at most, which starts it when it has a daily bucket (its first bucket of any row).
+    let day = chunk.start % DAY === 0 ? (days.get({ ...names, start: chunk.start, end: chunk.start + 1 }) as [number, number, string] | undefined) : undefined;
+    for (const [start, rows, text] of hours.iterate({ ...names, start: chunk.start, end: chunk.end }) as Iterable<[number, number, string]>) {
+      if (day && start > day[0]) {
+        yield periodPart(day[0], day[0] + DAY, day[1], day[2]);
+        day = undefined;
+      }
+      yield periodPart(start, start + HOUR, rows, text);
+    }
+    if (day) yield periodPart(day[0], day[0] + DAY, day[1], day[2]);
   };
 }
 
