@@ -33,9 +33,8 @@ export const PHASE = { starting: 0, begin: 1, stop: 2 } as const;
 /**
  * How many blocks a writer may write ahead of the one the export sends on: one, so that each writer
  * has a block to write while the other's is sent on (a block is a week of records, ~2.5 MB at a year
- * of 1M rows). With two, parts waiting in the ports grew the writers' malloc arenas: a 1M-row
- * export peaked at 143–170 MB RSS in half the runs that followed another heavy process, against
- * 116–121 MB with one, at the same speed.
+ * of 1M rows). Two were no faster and kept twice as many parts waiting in the ports, which grow the
+ * writers' malloc arenas (peak RSS: bench/README.md, round 5).
  */
 export const MAX_BLOCKS_AHEAD = 1;
 
@@ -56,7 +55,7 @@ export type WriterMessage = { blocks: number } | { rows: number; text: string } 
 /** An export of fewer blocks than this is written by its own thread: a writer thread costs ~0.1 s to start. */
 const MIN_SHARED_BLOCKS = 8;
 
-/** How many threads write a shared export: this machine's cores, two at most (the database file is read by all). */
+/** How many threads write a shared export: this machine's cores, two at most (each costs ~15–25 MB of RSS; the export stays under ~150 MB). */
 const MAX_WRITERS = 2;
 
 /**
