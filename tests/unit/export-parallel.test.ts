@@ -126,7 +126,12 @@ describe('a CSV export written by two threads', () => {
            for (const day of [0, 7]) insert.run({ provider: 'openrouter', source: 'usage', start: ${START} + day * ${DAY} + (n % 24) * ${HOUR}, width: ${HOUR}, model: 'pair-' + n, project: '', key: '', lineItem: '', requests: 1, tokens: n, cost: 1n, kind: 'estimated', superseded: 0 });
          });
          console.log('writing');
-         for (let n = 0; ; n++) pair(n);`,
+         // A pair every ~0.3 ms: often enough to land between two threads' first reads, without taking a core from the suites beside it.
+         const pause = new Int32Array(new SharedArrayBuffer(4));
+         for (let n = 0; ; n++) {
+           pair(n);
+           Atomics.wait(pause, 0, 0, 0.3);
+         }`,
         db.name,
         INSERT_SQL,
       ],
