@@ -253,16 +253,10 @@ export function queryExportBatches(db: Db, query: ExportQuery): Generator<Export
   return inSnapshot(db, query, function* (providers) {
     const parts = exportStatementParts(providers, query);
     const read = chunkCells(db.prepare(parts.rowsSql).raw(true), parts.parameters);
-    let batch: ExportCells[] = [];
-    for (const chunk of exportChunks(db, query)) {
-      for (const row of read(chunk)) {
-        if (batch.push(row) === BATCH_ROWS) {
-          yield batch;
-          batch = [];
-        }
-      }
-    }
-    if (batch.length > 0) yield batch;
+    const rows = function* (): Generator<ExportCells> {
+      for (const chunk of exportChunks(db, query)) yield* read(chunk);
+    };
+    yield* inGroupsOf(rows(), BATCH_ROWS);
   });
 }
 
@@ -342,9 +336,9 @@ export interface CsvBlockWriter {
  * block, every distinct text it can write (models, projects, line items; providers, sources and
  * cost kinds once per export) is encoded by `encode` (csv-stringify), once per export; a column
  * whose texts in the block all encode to themselves is written as stored, the others through a
- * temporary table of the encoded texts. SQLite joins each period's records after their period cells (counts and the exact decimal
- * cost as stored, which csv-stringify writes unchanged); the period's two cells, encoded by `encode`
- * too, are put before each record here, once per period. So memory holds a period's records, not
+ * temporary table of the encoded texts. SQLite joins each period's records after their period
+ * cells (counts and the exact decimal cost as stored, which csv-stringify writes unchanged); the
+ * period's two cells, encoded by `encode` too, are put before each record here, once per period. So memory holds a period's records, not
  * the export. When an encoded text of the block holds a line break (a hostile name), records cannot
  * be told apart by their CRLF: that block is written from cells by `writeCells`. Each choice gives
  * the same bytes, so it is made per block, and blocks can be written by several connections that
@@ -379,7 +373,7 @@ export function createCsvBlockWriter(
   // Unary plus: the days are read through the primary key, not every day of the providers through usage_daily_by_model (10× slower).
   const modelFilter = query.models.length > 0 ? ` AND +model IN (${query.models.map(() => '?').join(', ')})` : '';
   const blockModels = db.prepare(`SELECT DISTINCT model, project FROM usage_daily WHERE day >= ? AND day < ? AND +provider IN (${providers.map(() => '?').join(', ')})${modelFilter}`).raw(true);
-  // Line items, and whether any row shares its hour group with another (see ungroupedHour), from the block's rows that have them.
+  // Line items, and whether any row shares its hour group with another (see ungroupedHours), from the block's rows that have them.
   const blockLineItems = db.prepare(`SELECT DISTINCT line_item, ${SHARES_HOUR_GROUP_SQL} FROM usage WHERE ${sql.filters} AND (line_item <> '' OR ${SHARES_HOUR_GROUP_SQL})`).raw(true);
   const cellsOf = chunkCells(db.prepare(sql.rowsSql).raw(true), sql.parameters);
   const startIso = isoSecondsMemo();
@@ -395,14 +389,7 @@ export function createCsvBlockWriter(
   const [provider, source, costKind] = fixed;
 
   function* cellParts(chunk: ExportChunk): Generator<[number, string]> {
-    let batch: ExportCells[] = [];
-    for (const row of cellsOf(chunk)) {
-      if (batch.push(row) === BATCH_ROWS) {
-        yield [batch.length, writeCells(batch)];
-        batch = [];
-      }
-    }
-    if (batch.length > 0) yield [batch.length, writeCells(batch)];
+    for (const batch of inGroupsOf(cellsOf(chunk), BATCH_ROWS)) yield [batch.length, writeCells(batch)];
   }
 
   function* groupedParts(chunk: ExportChunk, plain: ColumnsPlain): Generator<[number, string]> {
@@ -444,7 +431,6 @@ export function createCsvBlockWriter(
 
   return {
     *write(block) {
-      if (block.length === 0) return;
       const plain: ColumnsPlain = [true, true, true];
       let lineBreak = fixed.some((column) => column.lineBreak);
       let sharedGroups = false;
@@ -575,15 +561,20 @@ function ungroupedHours(
 export const CHUNKS_PER_BLOCK = 7;
 
 /** The export's chunks (exportChunks) in blocks of CHUNKS_PER_BLOCK, in order. */
-export function* exportBlocks(db: Db, query: ExportQuery): Generator<ExportChunk[]> {
-  let block: ExportChunk[] = [];
-  for (const chunk of exportChunks(db, query)) {
-    if (block.push(chunk) === CHUNKS_PER_BLOCK) {
-      yield block;
-      block = [];
+export function exportBlocks(db: Db, query: ExportQuery): Generator<ExportChunk[]> {
+  return inGroupsOf(exportChunks(db, query), CHUNKS_PER_BLOCK);
+}
+
+/** `items` in arrays of `size` (the last one shorter), in order; never an empty array. */
+function* inGroupsOf<T>(items: Iterable<T>, size: number): Generator<T[]> {
+  let group: T[] = [];
+  for (const item of items) {
+    if (group.push(item) === size) {
+      yield group;
+      group = [];
     }
   }
-  if (block.length > 0) yield block;
+  if (group.length > 0) yield group;
 }
 
 /** Parts joined into parts of about BATCH_ROWS records: few enough writes, each a small string. */
