@@ -10,7 +10,7 @@ import { createPeriodSpendReader } from './budgets/store.js';
 import type { CoreConfig } from './config.js';
 import { exportRoute } from './export/route.js';
 import { alertsRoute } from './http/alerts-route.js';
-import { customerTotalsSource, foldCustomerRollups, queryCustomerSeries } from './ingest/customers.js';
+import { customerDataKey, customerTotalsSource, foldCustomerRollups, queryCustomerSeries } from './ingest/customers.js';
 import { scheduleAfterIngest } from './ingest/after-batch.js';
 import { ingestRoute } from './ingest/route.js';
 import { syncSdkSpendWithBilling } from './ingest/store.js';
@@ -190,9 +190,12 @@ export async function startCore(deps: CoreDeps, extraRoutes: (core: Pick<CoreApp
           periods,
           // Demo data was polled by no key: report every provider it holds.
           providers: providerSync(listSyncStates(db), deps.demo ? null : configured()),
-          customers: queryCustomerSeries(db, window, settingsStore.get().sdk.customerCardinalityCap),
           version: VERSION,
         };
+      },
+      customers: {
+        key: () => `${customerDataKey(db)}|${settingsStore.get().sdk.customerCardinalityCap}`,
+        load: (window) => queryCustomerSeries(db, window, settingsStore.get().sdk.customerCardinalityCap),
       },
       version: () => `${dataChangeToken(db)}|${configured().join(',')}|${settingsRevision}`,
       windowKey: (window) => windowSelectionKey(db, window),

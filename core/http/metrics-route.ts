@@ -1,7 +1,8 @@
 import { parseTimeWindow, TimeRangeError } from '../../shared/time-range.js';
-import { renderMetrics } from '../metrics/exposition.js';
-import { buildMetricsRegistry, type MetricsSnapshot } from '../metrics/registry.js';
-import { createScrapeCache, type RenderedScrape } from '../metrics/scrape-cache.js';
+import type { CustomerSeries } from '../ingest/customers.js';
+import { joinExpositions, renderMetrics } from '../metrics/exposition.js';
+import { buildCustomerRegistry, buildMetricsRegistry, type MetricsSnapshot } from '../metrics/registry.js';
+import { createScrapeCache, createTextCache, type RenderedScrape } from '../metrics/scrape-cache.js';
 import type { TimeWindow } from '../../shared/time-range.js';
 import { HttpError, type Route } from './server.js';
 
@@ -28,6 +29,17 @@ export interface MetricsSource {
   version(): string;
   /** Equal for two windows only when `load` answers the same for both (same rows selected); default: their exact bounds. */
   windowKey?(window: TimeWindow): string;
+  /**
+   * The per-customer families' data, apart from `load`'s (which then leaves them out): their
+   * rendering is kept and reused while `key` and the window's key stay the same, so a write that
+   * changes no SDK data (a poll, a budget edit) renders the other families only. Most of a scrape's
+   * samples are per customer (~4 000 of ~6 100 with 2 000 customers at 1M rows).
+   */
+  customers?: {
+    /** Changes whenever `load` may answer differently for the same window; read before `load`, in the same tick. */
+    key(): string;
+    load(window: TimeWindow): CustomerSeries[];
+  };
 }
 
 /**
@@ -111,6 +123,7 @@ export function createMetricsEndpoint(
 ): MetricsEndpoint {
   const refreshAt = (scrape: RenderedScrape): number => scrape.renderedAt + timing.reuseMs - timing.refreshBeforeAgeOutMs;
   const cache = createScrapeCache({ version: () => source.version(), maxAgeMs: timing.reuseMs, now });
+  const customerTexts = createTextCache();
   const recent = new Map<string, RecentQuery>();
   // Rendered ahead one at a time, each in its own turn of the event loop, so scrapes are served in between.
   const queue = new Set<RecentQuery>();
@@ -128,9 +141,18 @@ export function createMetricsEndpoint(
     const window = parseTimeWindow(query.from, query.to, nowMs);
     const windowKey = source.windowKey?.(window) ?? `${window.fromSec}..${window.toSec}`;
     const render = async (): Promise<{ contentType: string; text: string }> => {
+      const { customers } = source;
+      // Both parts are read in this tick; the customers' key before their data (see MetricsSource.customers).
+      const customersText =
+        customers &&
+        customerTexts(JSON.stringify([customers.key(), windowKey, query.openMetrics]), () => {
+          const series = customers.load(window);
+          return renderMetrics(buildCustomerRegistry(() => series, query.openMetrics));
+        });
       const snapshot = source.load(window);
-      const registry = buildMetricsRegistry(() => snapshot, query.openMetrics);
-      return { contentType: registry.contentType, text: await renderMetrics(registry) };
+      const registry = buildMetricsRegistry(() => snapshot, query.openMetrics, { customers: !customers });
+      const text = await renderMetrics(registry);
+      return { contentType: registry.contentType, text: customersText ? joinExpositions([text, await customersText], query.openMetrics) : text };
     };
     return cache.get(JSON.stringify([windowKey, query.openMetrics, Math.floor(nowMs / DAY_MS)]), render, maxAgeMs);
   };

@@ -87,6 +87,17 @@ export function pendingCustomerChanges(db: Db): number {
   return cachedStatement(db, 'SELECT COUNT(*) FROM sdk_customers_pending').pluck().get() as number;
 }
 
+/**
+ * A value that changes whenever what the customer families report may have changed, and only then
+ * (it stays put across a fold, which changes no reported number): how many changes of the customer
+ * rollups were ever logged, the folded ones (migration 8) plus those pending, numbered from 1 since
+ * the last fold. Every change of an SDK hourly row's customer numbers logs one, whoever writes
+ * (migration 5's triggers). Two reads, a few microseconds. Read it before the data it keys.
+ */
+export function customerDataKey(db: Db): number {
+  return cachedStatement(db, 'SELECT changes + COALESCE((SELECT MAX(rowid) FROM sdk_customers_pending), 0) FROM sdk_customers_folded').pluck().get() as number;
+}
+
 /** The pending changes summed per (provider, model, customer, day) during a fold: a connection's own scratch table. */
 const FOLD_GROUPS = 'temp.sdk_customers_fold';
 
@@ -113,6 +124,8 @@ export function foldCustomerRollups(db: Db): void {
        FROM ${FOLD_GROUPS} WHERE true ON CONFLICT DO UPDATE SET ${add}`,
     `INSERT INTO sdk_customers_totals SELECT provider, model, customer_id, ${CUSTOMER_COLUMNS_SUMMED} FROM ${FOLD_GROUPS} WHERE true ON CONFLICT DO UPDATE SET ${add}`,
     `DELETE FROM ${FOLD_GROUPS}`,
+    // Keeps customerDataKey where it was: the log's rows are numbered from 1 again after this.
+    'UPDATE sdk_customers_folded SET changes = changes + COALESCE((SELECT MAX(rowid) FROM sdk_customers_pending), 0)',
     'DELETE FROM sdk_customers_pending',
   ].map((sql) => cachedStatement(db, sql));
   // Inside a batch's transaction this is a savepoint of it.

@@ -20,3 +20,15 @@ export async function renderMetrics(registry: Registry<RegistryContentType>): Pr
   const text = await registry.metrics();
   return registry.contentType === Registry.OPENMETRICS_CONTENT_TYPE ? withOpenMetricsUnits(text) : text;
 }
+
+const OPENMETRICS_EOF = '# EOF\n';
+
+/**
+ * Appends expositions rendered by separate registries (renderMetrics) into one, as a single
+ * registry holding all their families writes it: OpenMetrics has one `# EOF`, at the end; the
+ * Prometheus text format has a blank line between families.
+ */
+export function joinExpositions(texts: readonly string[], openMetrics: boolean): string {
+  if (!openMetrics) return texts.join('\n');
+  return `${texts.map((text) => (text.endsWith(OPENMETRICS_EOF) ? text.slice(0, -OPENMETRICS_EOF.length) : text)).join('')}${OPENMETRICS_EOF}`;
+}

@@ -23,41 +23,54 @@ export interface MetricsSnapshot {
 
 type Sample = [labels: Record<string, string>, value: number];
 
+/** Registers families on one registry whose collect() all read the same lazily-loaded data. */
+interface FamilyAdder<T> {
+  gauge(name: string, help: string, labelNames: string[], samples: (data: T) => Sample[]): void;
+  counter(name: string, help: string, labelNames: string[], samples: (data: T) => Sample[]): void;
+}
+
+function newRegistry(openMetrics: boolean): Registry<RegistryContentType> {
+  const registry = new Registry<RegistryContentType>();
+  registry.setContentType(openMetrics ? Registry.OPENMETRICS_CONTENT_TYPE : Registry.PROMETHEUS_CONTENT_TYPE);
+  return registry;
+}
+
+/** `load`, called on first use only: every family of a registry reads the same data. */
+function once<T>(load: () => T): () => T {
+  let data: { value: T } | undefined;
+  return () => (data ??= { value: load() }).value;
+}
+
+/** A family's collect(): clears the metric, then puts each of this reading's samples into it. */
+function collecting<T, M extends { reset(): void }>(read: () => T, samples: (data: T) => Sample[], put: (metric: M, labels: Record<string, string>, value: number) => void) {
+  return function collect(this: M): void {
+    this.reset();
+    for (const [labels, value] of samples(read())) put(this, labels, value);
+  };
+}
+
+function familyAdder<T>(registry: Registry<RegistryContentType>, read: () => T): FamilyAdder<T> {
+  return {
+    gauge(name, help, labelNames, samples) {
+      new Gauge({ name, help, labelNames, registers: [registry], collect: collecting(read, samples, (gauge: Gauge, labels, value) => gauge.set(labels, value)) });
+    },
+    counter(name, help, labelNames, samples) {
+      new Counter({ name, help, labelNames, registers: [registry], collect: collecting(read, samples, (counter: Counter, labels, value) => counter.inc(labels, value)) });
+    },
+  };
+}
+
 /**
  * Builds a registry for one scrape. Every family reads the same lazily-loaded snapshot, so the
  * database is queried once per scrape however many families there are, and concurrent scrapes
- * with different windows never share state.
+ * with different windows never share state. The per-customer families come last; with
+ * `customers: false` they are left out, for a host that renders them apart (buildCustomerRegistry)
+ * and appends them (joinExpositions): the same text.
  */
-export function buildMetricsRegistry(loadSnapshot: () => MetricsSnapshot, openMetrics: boolean): Registry<RegistryContentType> {
-  const registry = new Registry<RegistryContentType>();
-  registry.setContentType(openMetrics ? Registry.OPENMETRICS_CONTENT_TYPE : Registry.PROMETHEUS_CONTENT_TYPE);
-  let snapshot: MetricsSnapshot | undefined;
-  const read = (): MetricsSnapshot => (snapshot ??= loadSnapshot());
-
-  const gauge = (name: string, help: string, labelNames: string[], samples: (s: MetricsSnapshot) => Sample[]): void => {
-    new Gauge({
-      name,
-      help,
-      labelNames,
-      registers: [registry],
-      collect() {
-        this.reset();
-        for (const [labels, value] of samples(read())) this.set(labels, value);
-      },
-    });
-  };
-  const counter = (name: string, help: string, labelNames: string[], samples: (s: MetricsSnapshot) => Sample[]): void => {
-    new Counter({
-      name,
-      help,
-      labelNames,
-      registers: [registry],
-      collect() {
-        this.reset();
-        for (const [labels, value] of samples(read())) this.inc(labels, value);
-      },
-    });
-  };
+export function buildMetricsRegistry(loadSnapshot: () => MetricsSnapshot, openMetrics: boolean, options: { customers: boolean } = { customers: true }): Registry<RegistryContentType> {
+  const registry = newRegistry(openMetrics);
+  const read = once(loadSnapshot);
+  const { gauge, counter } = familyAdder(registry, read);
   const perModel = (value: (s: SeriesTotals) => number | null) => (s: MetricsSnapshot): Sample[] =>
     s.series.flatMap((series): Sample[] => {
       const v = value(series);
@@ -114,8 +127,21 @@ export function buildMetricsRegistry(loadSnapshot: () => MetricsSnapshot, openMe
     perBudget((b) => b.spentUsd),
   );
   gauge('llmeter_budget_forecast_usd', "Projected spend in USD at the end of the budget's current period: the run-rate, smoothed by the previous period where known.", budgetLabels, perBudget((b) => b.forecastUsd));
-  const perCustomer = (value: (c: CustomerSeries) => number) => (s: MetricsSnapshot): Sample[] =>
-    (s.customers ?? []).map((c): Sample => [{ provider: c.provider, model: c.model, customer_id: c.customerId }, value(c)]);
+  gauge('llmeter_build_info', 'LLMeter build metadata; always 1.', ['version'], (s) => [[{ version: s.version }, 1]]);
+  if (options.customers) registerCustomerFamilies(familyAdder(registry, () => read().customers ?? []));
+  return registry;
+}
+
+/** A registry of the per-customer families alone (see buildMetricsRegistry), reading `loadCustomers` once. */
+export function buildCustomerRegistry(loadCustomers: () => CustomerSeries[], openMetrics: boolean): Registry<RegistryContentType> {
+  const registry = newRegistry(openMetrics);
+  registerCustomerFamilies(familyAdder(registry, once(loadCustomers)));
+  return registry;
+}
+
+function registerCustomerFamilies({ gauge, counter }: FamilyAdder<CustomerSeries[]>): void {
+  const perCustomer = (value: (c: CustomerSeries) => number) => (customers: CustomerSeries[]): Sample[] =>
+    customers.map((c): Sample => [{ provider: c.provider, model: c.model, customer_id: c.customerId }, value(c)]);
   const customerLabels = ['provider', 'model', 'customer_id'];
   gauge(
     'llmeter_customer_cost_usd',
@@ -126,6 +152,5 @@ export function buildMetricsRegistry(loadSnapshot: () => MetricsSnapshot, openMe
   counter('llmeter_customer_requests_total', 'Model requests in the window per customer, as reported by the SDK (failed ones included).', customerLabels, perCustomer((c) => c.requests));
   counter('llmeter_customer_input_tokens_total', 'Input tokens in the window per customer, as reported by the SDK, cache reads and cache writes included.', customerLabels, perCustomer((c) => c.inputTokens));
   counter('llmeter_customer_output_tokens_total', 'Output tokens in the window per customer, as reported by the SDK.', customerLabels, perCustomer((c) => c.outputTokens));
-  gauge('llmeter_build_info', 'LLMeter build metadata; always 1.', ['version'], (s) => [[{ version: s.version }, 1]]);
-  return registry;
 }
+

@@ -45,6 +45,30 @@ export interface ScrapeCache {
   unchangedBy(write: () => void): void;
 }
 
+/** Entries by key, the most recently made `maxEntries` kept; an entry whose work fails is dropped. */
+interface KeptEntries<E> {
+  get(key: string): E | undefined;
+  /** Keeps `entry` under `key`, until `work` fails (if it does) or newer entries push it out. */
+  keep(key: string, entry: E, work: Promise<unknown>): void;
+  values(): Iterable<E>;
+}
+
+function keptEntries<E>(maxEntries: number): KeptEntries<E> {
+  const entries = new Map<string, E>();
+  return {
+    get: (key) => entries.get(key),
+    keep(key, entry, work) {
+      entries.delete(key);
+      entries.set(key, entry);
+      if (entries.size > maxEntries) entries.delete(entries.keys().next().value!);
+      work.catch(() => {
+        if (entries.get(key) === entry) entries.delete(key);
+      });
+    },
+    values: () => entries.values(),
+  };
+}
+
 /**
  * Prometheus, Grafana and a dashboard scrape the same query over and over while the data changes
  * a few times an hour (polls, SDK batches). Rendering once per change instead of once per scrape
@@ -52,8 +76,7 @@ export interface ScrapeCache {
  * of a query that is not rendered yet share one rendering. A failed rendering is not kept.
  */
 export function createScrapeCache(options: ScrapeCacheOptions): ScrapeCache {
-  const maxEntries = options.maxEntries ?? 16;
-  const entries = new Map<string, Entry>();
+  const entries = keptEntries<Entry>(options.maxEntries ?? 16);
   return {
     get(key, render, maxAgeMs = options.maxAgeMs) {
       const version = options.version();
@@ -66,13 +89,7 @@ export function createScrapeCache(options: ScrapeCacheOptions): ScrapeCache {
         let gzipped: Promise<Buffer> | undefined;
         return { contentType, renderedAt: now, body, gzipped: () => (gzipped ??= gzipAsync(body)) };
       });
-      const entry: Entry = { version, renderedAt: now, scrape };
-      entries.delete(key);
-      entries.set(key, entry);
-      if (entries.size > maxEntries) entries.delete(entries.keys().next().value!);
-      scrape.catch(() => {
-        if (entries.get(key) === entry) entries.delete(key);
-      });
+      entries.keep(key, { version, renderedAt: now, scrape }, scrape);
       return scrape;
     },
     unchangedBy(write) {
@@ -81,5 +98,22 @@ export function createScrapeCache(options: ScrapeCacheOptions): ScrapeCache {
       const after = options.version();
       for (const entry of entries.values()) if (entry.version === before) entry.version = after;
     },
+  };
+}
+
+/**
+ * Texts rendered once per key and reused while the key comes back (the `maxEntries` most recently
+ * made are kept; a failed rendering is not): for a part of a scrape whose key says everything it
+ * depends on, such as the per-customer families keyed by the SDK data, the window's selection and
+ * the format.
+ */
+export function createTextCache(maxEntries = 16): (key: string, render: () => Promise<string>) => Promise<string> {
+  const entries = keptEntries<Promise<string>>(maxEntries);
+  return (key, render) => {
+    const cached = entries.get(key);
+    if (cached) return cached;
+    const text = render();
+    entries.keep(key, text, text);
+    return text;
   };
 }

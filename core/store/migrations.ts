@@ -562,6 +562,16 @@ export const MIGRATIONS: readonly string[] = [
   DROP TRIGGER usage_hourly_update_new;
   ${usageRollupTriggers('usage_spend', spendRollupChange, HOURLY_INPUTS_CHANGED, notSuperseded)}
   `,
+  // 8: a count of the customer rollups' changes, by which a scrape knows the customer families are
+  // unchanged (core/ingest/customers.ts customerDataKey)
+  `
+  -- How many changes sdk_customers_pending has taken and a fold has emptied out of it since this
+  -- migration. Every change of an SDK hourly row that the customer families report appends one row
+  -- there (migration 5's triggers, whoever writes), numbered from 1 since the last fold, so this
+  -- count plus the log's largest rowid grows with every such change and stays put across a fold.
+  CREATE TABLE sdk_customers_folded (changes INTEGER NOT NULL);
+  INSERT INTO sdk_customers_folded VALUES (0);
+  `,
 ];
 
 /** The schema version this build writes. */

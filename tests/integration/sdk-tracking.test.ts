@@ -421,6 +421,9 @@ describe('SDK tracking into the local app', () => {
     expect(of('huge')).toBe(cost(9_000));
     expect(of('other')).toBe(cost(100) + cost(200) + cost(10));
     expect(of('')).toBe(cost(50));
+    // The cap is part of what a rendering of the customer families is kept under: with no new event, the next scrape shows every customer.
     await core.api.updateSettings({ sdk: { customerCardinalityCap: 100 } });
+    const uncapped = (await scrape('?from=2026-01-05&to=2026-01-05')).filter((s) => s.name === 'llmeter_customer_cost_usd');
+    expect(uncapped.map((s) => s.labels.customer_id).sort()).toEqual(['', 'huge', 'large', 'medium', 'small', 'tiny']);
   });
 });

@@ -7,19 +7,23 @@
  * from that rendering — never from one older than the data.
  */
 import { request } from 'node:http';
+import path from 'node:path';
+import Database from 'better-sqlite3';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { acceptsGzip, createMetricsEndpoint, metricsRoutes, SCRAPE_REUSE_MS, WATCH_OTHER_WRITES_MS, type MetricsEndpoint, type ReuseTiming } from '../../core/http/metrics-route.js';
 import { startHttpServer, type RunningServer } from '../../core/http/server.js';
-import { foldCustomerRollups, pendingCustomerChanges, queryCustomerSeries } from '../../core/ingest/customers.js';
+import { customerDataKey, foldCustomerRollups, pendingCustomerChanges, queryCustomerSeries } from '../../core/ingest/customers.js';
 import { writeSdkEvents } from '../../core/ingest/store.js';
 import { silentLogger } from '../../core/log.js';
 import { createScrapeCache } from '../../core/metrics/scrape-cache.js';
 import { querySeriesTotals } from '../../core/metrics/snapshot.js';
 import { dataChangeToken } from '../../core/store/change-token.js';
-import { openDatabase, type Db } from '../../core/store/db.js';
+import { DB_FILE, openDatabase, type Db } from '../../core/store/db.js';
+import { MIGRATIONS } from '../../core/store/migrations.js';
 import { windowSelectionKey } from '../../core/store/window-key.js';
 import { writeProviderFetch } from '../../core/store/usage-repo.js';
+import type { TimeWindow } from '../../shared/time-range.js';
 import { parseSamples, sampleValue } from '../support/prom-text.js';
 import { record } from '../support/records.js';
 import { tempDir } from '../support/temp.js';
@@ -283,6 +287,10 @@ describe('rendering ahead of scrapes, over a real server and database', () => {
       Date.now,
       timing,
     );
+    return listen(endpoint);
+  }
+  /** Serves `endpoint`'s routes until the test ends. */
+  async function listen(endpoint: MetricsEndpoint): Promise<{ url: string; endpoint: MetricsEndpoint }> {
     const server = await startHttpServer({ host: '127.0.0.1', port: 0, tokens: { metrics: TOKEN, ingest: 'i'.repeat(32), ui: 'u'.repeat(32) }, log: silentLogger, routes: endpoint.routes });
     servers.push({ server, endpoint });
     return { url: server.url, endpoint };
@@ -301,8 +309,8 @@ describe('rendering ahead of scrapes, over a real server and database', () => {
   });
   afterAll(() => db?.close());
 
-  async function scrape(url: string, query = ''): Promise<string> {
-    const res = await fetch(`${url}/api/v1/metrics${query}`, { headers: { Authorization: `Bearer ${TOKEN}` } });
+  async function scrape(url: string, query = '', openMetrics = false): Promise<string> {
+    const res = await fetch(`${url}/api/v1/metrics${query}`, { headers: { Authorization: `Bearer ${TOKEN}`, ...(openMetrics ? { Accept: 'application/openmetrics-text; version=1.0.0' } : {}) } });
     expect(res.status).toBe(200);
     return res.text();
   }
@@ -437,5 +445,143 @@ describe('rendering ahead of scrapes, over a real server and database', () => {
     bill();
     await scrape(url);
     expect(loads.length).toBe(rendered + 1);
+  });
+
+  describe('the per-customer families, rendered apart and kept while the SDK data is unchanged', () => {
+    const counts = { loads: 0, customerLoads: 0 };
+    let cap = 2;
+    let eventNumber = 0;
+
+    /** An endpoint over `db` whose customer families come from `load` (one registry) or from its own part (`split`). */
+    async function serve(split: boolean): Promise<{ url: string; endpoint: MetricsEndpoint }> {
+      const customers = (window: TimeWindow) => {
+        counts.customerLoads++;
+        return queryCustomerSeries(db, window, cap);
+      };
+      const endpoint = createMetricsEndpoint({
+        load: (window) => {
+          counts.loads++;
+          return { series: querySeriesTotals(db, window), ...(split ? {} : { customers: customers(window) }), version: 'test' };
+        },
+        version: () => `${dataChangeToken(db)}|${cap}`,
+        windowKey: (window) => windowSelectionKey(db, window),
+        ...(split ? { customers: { key: () => `${customerDataKey(db)}|${cap}`, load: customers } } : {}),
+      });
+      return listen(endpoint);
+    }
+    /** Stores one SDK event of `customerId` (an hour of yesterday), as the ingest route does. */
+    function sdkEvent(customerId: string, hour = 3, model = 'gpt-4o-mini'): void {
+      const n = ++eventNumber;
+      writeSdkEvents(
+        db,
+        [{ id: `3f2b8c1e-0000-4000-9000-${String(n).padStart(12, '0')}`, provider: 'openai', model, occurredAt: day + hour * 3_600, inputTokens: 1_000 + n, cachedInputTokens: 0, cacheWriteTokens: 0, outputTokens: 50, latencyMs: 800, status: 200, customerId, feature: n % 3 ? 'chat' : '' }],
+        { billedProviders: [], nowSec: nowMs / 1000 },
+      );
+    }
+    const requestsOf = (text: string, customerId: string, model = 'gpt-4o-mini'): string | undefined =>
+      sampleValue(parseSamples(text), 'llmeter_customer_requests_total', { provider: 'openai', model, customer_id: customerId });
+    it('gives the same text as one registry with every family, in both formats and over several windows', async () => {
+      bill();
+      // Customers past the cap of 2 (summed as other), one named 'other' itself, requests naming none, a hostile id.
+      for (const [customerId, times] of [['wayne', 5], ['stark', 3], ['other', 2], ['', 2], ['initech "west"\\n', 1], ['umbrella', 1]] as const) {
+        for (let i = 0; i < times; i++) sdkEvent(customerId, 2 + i, i % 2 ? 'gpt-4o' : 'gpt-4o-mini');
+      }
+      const [split, whole] = [await serve(true), await serve(false)];
+      const yesterday = new Date(day * 1000).toISOString();
+      for (const query of ['', '?from=now-1h', `?from=${yesterday}`, `?from=${yesterday}&to=${new Date((day + 4 * 3_600) * 1000).toISOString()}`]) {
+        for (const openMetrics of [false, true]) {
+          const text = await scrape(split.url, query, openMetrics);
+          expect(text, `${query} ${openMetrics ? 'OpenMetrics' : 'Prometheus'}`).toBe(await scrape(whole.url, query, openMetrics));
+        }
+      }
+      expect(requestsOf(await scrape(split.url), 'wayne')).toBe('3');
+      expect(requestsOf(await scrape(split.url), 'umbrella', 'gpt-4o')).toBeUndefined();
+    });
+
+    it('renders only the other families after a write that changes no SDK data, and the customers again after one that does', async () => {
+      const { url, endpoint } = await serve(true);
+      sdkEvent('wayne');
+      const first = await scrape(url);
+      const [loads, customerLoads] = [counts.loads, counts.customerLoads];
+      const total = bill();
+      endpoint.dataWritten();
+      const afterBill = await scrape(url);
+      expect(counts.loads).toBeGreaterThan(loads);
+      expect(counts.customerLoads).toBe(customerLoads);
+      expect(sampleValue(parseSamples(afterBill), 'llmeter_cost_usd', { provider: 'openai', model: 'gpt-4o' })).toBe(String(total));
+      const customerPart = (text: string) => text.slice(text.indexOf('# HELP llmeter_customer_cost_usd'));
+      expect(customerPart(afterBill)).toBe(customerPart(first));
+
+      const wayne = Number(requestsOf(afterBill, 'wayne'));
+      sdkEvent('wayne');
+      const afterEvent = await scrape(url);
+      expect(counts.customerLoads).toBe(customerLoads + 1);
+      expect(Number(requestsOf(afterEvent, 'wayne'))).toBe(wayne + 1);
+
+      // A fold changes no reported number: neither part is rendered again.
+      const rendered = [counts.loads, counts.customerLoads];
+      endpoint.unchangedBy(() => foldCustomerRollups(db));
+      expect(await scrape(url)).toBe(afterEvent);
+      expect([counts.loads, counts.customerLoads]).toEqual(rendered);
+
+      // A change of the cap is in the customers' key.
+      cap = 1;
+      endpoint.dataWritten();
+      const capped = await scrape(url);
+      expect(counts.customerLoads).toBe(customerLoads + 2);
+      expect(requestsOf(capped, 'stark')).toBeUndefined();
+      cap = 2;
+    });
+
+    it('customerDataKey moves with every change of what the customer families report, whoever writes, and with nothing else', () => {
+      const keys = [customerDataKey(db)];
+      const expectMoved = (what: string) => {
+        const key = customerDataKey(db);
+        expect(keys, what).not.toContain(key);
+        keys.push(key);
+      };
+      const expectKept = (what: string) => expect(customerDataKey(db), what).toBe(keys.at(-1));
+      sdkEvent('hooli', 20);
+      expectMoved('a new hourly row');
+      sdkEvent('hooli', 20);
+      expectMoved('an hourly row added to');
+      db.prepare("UPDATE sdk_usage_hourly SET output_tokens = output_tokens + 1 WHERE customer_id = 'hooli'").run();
+      expectMoved('an update by hand of a reported number');
+      db.prepare("UPDATE sdk_usage_hourly SET latency_ms_total = latency_ms_total + 1, failed_requests = 1 WHERE customer_id = 'hooli'").run();
+      expectKept('an update of numbers the families do not report');
+      bill();
+      expectKept('a poll');
+      foldCustomerRollups(db);
+      expect(pendingCustomerChanges(db)).toBe(0);
+      expectKept('a fold');
+      sdkEvent('hooli', 21);
+      expectMoved('a change after a fold, the log numbered from 1 again');
+      db.prepare("DELETE FROM sdk_usage_hourly WHERE customer_id = 'hooli' AND hour = ?").run(day + 21 * 3_600);
+      expectMoved('a delete');
+      // The same numbers as before the event, but a different history: a new key (a scrape renders once more, never too few times).
+      foldCustomerRollups(db);
+      expectKept('a second fold');
+    });
+
+    it('customerDataKey counts the changes pending when the database is upgraded to it, and keeps counting through a fold', () => {
+      const dir = tempDir('llmeter-customer-key-upgrade-');
+      const old = new Database(path.join(dir, DB_FILE));
+      for (const migration of MIGRATIONS.slice(0, 7)) old.exec(migration);
+      old.pragma('user_version = 7');
+      const insert = old.prepare("INSERT INTO sdk_usage_hourly VALUES (?, 'openai', 'gpt-4o-mini', 'acme', '', 1, 0, 10, 0, 0, 1, 1000, 0, 5, 0)");
+      for (const hour of [0, 1, 2]) insert.run(day + hour * 3_600);
+      old.close();
+      const upgraded = openDatabase(dir);
+      try {
+        expect(pendingCustomerChanges(upgraded)).toBe(3);
+        expect(customerDataKey(upgraded)).toBe(3);
+        foldCustomerRollups(upgraded);
+        expect(customerDataKey(upgraded)).toBe(3);
+        upgraded.prepare("UPDATE sdk_usage_hourly SET requests = 2 WHERE hour = ?").run(day);
+        expect(customerDataKey(upgraded)).toBe(4);
+      } finally {
+        upgraded.close();
+      }
+    });
   });
 });
