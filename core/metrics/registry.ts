@@ -153,4 +153,3 @@ function registerCustomerFamilies({ gauge, counter }: FamilyAdder<CustomerSeries
   counter('llmeter_customer_input_tokens_total', 'Input tokens in the window per customer, as reported by the SDK, cache reads and cache writes included.', customerLabels, perCustomer((c) => c.inputTokens));
   counter('llmeter_customer_output_tokens_total', 'Output tokens in the window per customer, as reported by the SDK.', customerLabels, perCustomer((c) => c.outputTokens));
 }
-

@@ -556,9 +556,9 @@ describe('rendering ahead of scrapes, over a real server and database', () => {
       expectKept('a fold');
       sdkEvent('hooli', 21);
       expectMoved('a change after a fold, the log numbered from 1 again');
+      // Back to the numbers from before that event, but by a different history: a new key (a scrape renders once more, never too few times).
       db.prepare("DELETE FROM sdk_usage_hourly WHERE customer_id = 'hooli' AND hour = ?").run(day + 21 * 3_600);
       expectMoved('a delete');
-      // The same numbers as before the event, but a different history: a new key (a scrape renders once more, never too few times).
       foldCustomerRollups(db);
       expectKept('a second fold');
     });
