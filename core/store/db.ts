@@ -64,7 +64,7 @@ export function openDatabase(dataDir: string): Db {
     throw new StoreError(`Cannot open the database ${file}: ${(err as Error).message}. Check that the data folder is writable (LLMETER_DATA_DIR).`);
   }
   try {
-    db.pragma('journal_mode = WAL');
+    useWal(db);
     db.pragma('synchronous = NORMAL');
     // Checkpoint every ~40 MB of WAL rather than SQLite's default ~4 MB: an SDK ingest burst
     // rewrites the same hot pages (the hour's rows, the id index) in every commit, and a checkpoint
@@ -78,6 +78,31 @@ export function openDatabase(dataDir: string): Db {
     throw new StoreError(`Cannot prepare the database ${file}: ${storageFault(err)?.message ?? (err as Error).message}`);
   }
   return db;
+}
+
+/** What useWal sleeps on between tries (Atomics.wait: a pause that keeps openDatabase synchronous). */
+const PAUSE = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * Puts the database in WAL mode. Switching a new database file (rollback mode) to WAL takes it
+ * alone for a moment, and when several processes open one new folder together SQLite may answer
+ * one of them SQLITE_BUSY at once, without waiting out the busy timeout (two connections that each
+ * read the file and both want it alone would otherwise wait for each other). So this tries again,
+ * after pauses of 1, 2, 4 … 50 ms, for up to BUSY_TIMEOUT_MS; once the other process has switched
+ * the file, the pragma finds it in WAL mode and returns at once.
+ */
+function useWal(db: Db): void {
+  const deadline = performance.now() + BUSY_TIMEOUT_MS;
+  for (let pauseMs = 1; ; pauseMs = Math.min(pauseMs * 2, 50)) {
+    try {
+      db.pragma('journal_mode = WAL');
+      return;
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      if (typeof code !== 'string' || !code.startsWith('SQLITE_BUSY') || performance.now() + pauseMs > deadline) throw err;
+    }
+    Atomics.wait(PAUSE, 0, 0, pauseMs);
+  }
 }
 
 /** A database operation that failed because of the machine, not of LLMeter: another process's lock, a full disk, a read-only folder. */

@@ -6,11 +6,13 @@
  * never wait), a 5 s busy timeout for writers, each poll writing a provider's window in one
  * transaction that replaces the window (idempotent), SDK events keyed by their id, alerts firing
  * once through a unique index. What it needed: migrations that re-check the schema version under
- * the write lock, or two processes opening a new folder at once both run the first migration.
+ * the write lock, or two processes opening a new folder at once both run the first migration, and
+ * a switch to WAL that tries again when SQLite answers one of them SQLITE_BUSY without waiting.
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MIGRATIONS, SCHEMA_VERSION } from '../../core/store/migrations.js';
 import { DB_FILE, openDatabase } from '../../core/store/db.js';
@@ -55,6 +57,40 @@ describe('two processes opening one new data folder at the same moment', () => {
     }
     await once(other, 'exit');
     expect(other.exitCode).toBe(0);
+  });
+
+  it('four processes opening one new folder at the same moment all open it (40 folders)', async () => {
+    // Switching a new file to WAL takes it alone for a moment; SQLite answered one of several
+    // processes doing it together SQLITE_BUSY at once (about one folder in 20 of 4 processes),
+    // without the busy timeout. Each process opens the folders one after the other, each at a start
+    // time they share, with its modules loaded already, so the tries meet.
+    const folders = Array.from({ length: 40 }, () => tempDir('llmeter-open-race-'));
+    const firstStart = Date.now() + 1_500;
+    const script = `
+      const { openDatabase } = await import(${JSON.stringify(pathToFileURL(path.join(ROOT, 'dist/core/store/db.js')).href)});
+      const results = [];
+      for (const [i, folder] of ${JSON.stringify(folders)}.entries()) {
+        while (Date.now() < ${firstStart} + i * 150) {}
+        try {
+          const db = openDatabase(folder);
+          db.prepare('SELECT COUNT(*) FROM usage').get();
+          db.close();
+          results.push('ok');
+        } catch (err) {
+          results.push(err.message);
+        }
+      }
+      process.stdout.write(JSON.stringify(results));`;
+    const outputs = await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+        let output = '';
+        child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+        await once(child, 'exit');
+        return JSON.parse(output) as string[];
+      }),
+    );
+    expect(outputs.flat().filter((result) => result !== 'ok')).toEqual([]);
   });
 
   it('two `llmeter serve` started together on a new folder both come up (3 folders)', async () => {
