@@ -48,35 +48,33 @@ const PENDING_IN_WINDOW = `SELECT ${CUSTOMER_ROLLUP_COLUMNS} FROM sdk_customers_
   WHERE (day >= @days1From AND day < @days1To) OR (day >= @monthsFrom AND day < @monthsTo) OR (day >= @days2From AND day < @days2To)`;
 
 /**
- * Sums per (provider, model, customer) over a window from the customer rollups (migration 4): all
- * time from the totals, otherwise full months and days from theirs and the hours at the edges from
- * `sdk_usage_hourly` (planWindow), exactly what summing the hourly rows of the window gives. Changes
- * not folded yet (sdk_customers_pending, day-sized) are added to the days and months they fall in.
+ * SQL of rows (CUSTOMER_ROLLUP_COLUMNS) whose sums per (provider, model, customer) are the SDK
+ * hourly rows of a window, with its named parameters: all time from the totals (migration 4),
+ * otherwise full months and days from theirs and the hours at the edges from `sdk_usage_hourly`
+ * (planWindow). Changes not folded yet (sdk_customers_pending, day-sized) are added to the days
+ * and months they fall in. A group whose `rows` sum to 0 has no hourly row left in the window.
+ * `grouped`: every (provider, model, customer) is one row already (all time, nothing pending).
  */
-function customerSums(db: Db, window: TimeWindow): CustomerSums {
+function customerWindowSql(db: Db, window: TimeWindow): { sql: string; params: Record<string, number>; grouped: boolean } {
   const [from, to] = windowBounds(window);
   const pending = cachedStatement(db, 'SELECT EXISTS (SELECT 1 FROM sdk_customers_pending)').pluck().get() === 1;
   if (from === Number.MIN_SAFE_INTEGER && to === Number.MAX_SAFE_INTEGER) {
-    const sql = pending
-      ? `SELECT provider, model, customer_id, SUM(cost_nano), SUM(requests), SUM(input_tokens), SUM(output_tokens) FROM (
-           SELECT ${CUSTOMER_ROLLUP_COLUMNS} FROM sdk_customers_totals UNION ALL SELECT ${CUSTOMER_ROLLUP_COLUMNS} FROM sdk_customers_pending)
-         GROUP BY provider, model, customer_id HAVING SUM(rows) > 0`
-      : `SELECT ${CUSTOMER_COLUMNS} FROM sdk_customers_totals WHERE rows > 0`;
-    return cachedStatement(db, sql).raw(true).safeIntegers(true).all() as CustomerSums;
+    const totals = `SELECT ${CUSTOMER_ROLLUP_COLUMNS} FROM sdk_customers_totals`;
+    return { sql: pending ? `${totals} UNION ALL SELECT ${CUSTOMER_ROLLUP_COLUMNS} FROM sdk_customers_pending` : totals, params: {}, grouped: !pending };
   }
-  const plan = planWindow(from, to, true);
   const hours = (n: 1 | 2) => `SELECT 1 AS rows, ${CUSTOMER_COLUMNS} FROM sdk_usage_hourly WHERE hour >= @raw${n}From AND hour < @raw${n}To`;
   const days = (n: 1 | 2) => `SELECT ${CUSTOMER_ROLLUP_COLUMNS} FROM sdk_customers_daily WHERE day >= @days${n}From AND day < @days${n}To`;
   const parts = [hours(1), days(1), `SELECT ${CUSTOMER_ROLLUP_COLUMNS} FROM sdk_customers_monthly WHERE month >= @monthsFrom AND month < @monthsTo`, days(2), hours(2), ...(pending ? [PENDING_IN_WINDOW] : [])];
-  return cachedStatement(
-    db,
-    `SELECT provider, model, customer_id, SUM(cost_nano), SUM(requests), SUM(input_tokens), SUM(output_tokens) FROM (
-       ${parts.join(' UNION ALL ')})
-     GROUP BY provider, model, customer_id HAVING SUM(rows) > 0`,
-  )
-    .raw(true)
-    .safeIntegers(true)
-    .all(planParams(plan)) as CustomerSums;
+  return { sql: parts.join(' UNION ALL '), params: planParams(planWindow(from, to, true)), grouped: false };
+}
+
+/** Sums per (provider, model, customer) over a window (customerWindowSql). */
+function customerSums(db: Db, window: TimeWindow): CustomerSums {
+  const { sql, params, grouped } = customerWindowSql(db, window);
+  const summed = grouped
+    ? `SELECT ${CUSTOMER_COLUMNS} FROM (${sql}) WHERE rows > 0`
+    : `SELECT provider, model, customer_id, SUM(cost_nano), SUM(requests), SUM(input_tokens), SUM(output_tokens) FROM (${sql}) GROUP BY provider, model, customer_id HAVING SUM(rows) > 0`;
+  return cachedStatement(db, summed).raw(true).safeIntegers(true).all(params) as CustomerSums;
 }
 
 /** Folds the rollups' pending changes once this many have gathered (see writeSdkEvents); readers add up to this many rows meanwhile. */
@@ -197,20 +195,22 @@ export function queryCustomerSeries(db: Db, window: TimeWindow, cap: number): Cu
 /**
  * The `limit` customers with the most (estimated) cost over a window, optionally of some providers
  * only, for the dashboard. Requests that named no customer are not a customer and are left out.
+ * Summed from the customer rollups (customerWindowSql), not from every hourly row of the window.
  */
 export function queryCustomerTotals(db: Db, window: TimeWindow, limit: number, providers: readonly ProviderId[] = []): CustomerTotals[] {
-  const providerFilter = providers.length > 0 ? ` AND provider IN (${providers.map(() => '?').join(', ')})` : '';
-  const rows = db
-    .prepare(
-      `SELECT customer_id, SUM(cost_nano) AS cost_nano, SUM(requests) AS requests, SUM(input_tokens) AS input_tokens, SUM(output_tokens) AS output_tokens
-       FROM sdk_usage_hourly
-       WHERE hour >= ? AND hour < ? AND customer_id <> ''${providerFilter}
-       GROUP BY customer_id
-       ORDER BY SUM(cost_nano) DESC, SUM(requests) DESC, customer_id
-       LIMIT ?`,
-    )
+  const { sql, params } = customerWindowSql(db, window);
+  const providerFilter = providers.length > 0 ? ' AND provider IN (SELECT value FROM json_each(@providers))' : '';
+  const rows = cachedStatement(
+    db,
+    `SELECT customer_id, SUM(cost_nano) AS cost_nano, SUM(requests) AS requests, SUM(input_tokens) AS input_tokens, SUM(output_tokens) AS output_tokens
+     FROM (${sql})
+     WHERE customer_id <> ''${providerFilter}
+     GROUP BY customer_id HAVING SUM(rows) > 0
+     ORDER BY SUM(cost_nano) DESC, SUM(requests) DESC, customer_id
+     LIMIT @limit`,
+  )
     .safeIntegers(true)
-    .all(...windowBounds(window), ...providers, limit) as Array<Omit<SeriesRow, 'provider' | 'model'>>;
+    .all({ ...params, limit, ...(providers.length > 0 ? { providers: JSON.stringify(providers) } : {}) }) as Array<Omit<SeriesRow, 'provider' | 'model'>>;
   return rows.map((row) => ({
     customerId: row.customer_id,
     costUsd: formatNanoAsDecimal(row.cost_nano),

@@ -8,7 +8,7 @@
 import Database from 'better-sqlite3';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { foldCustomerRollups, pendingCustomerChanges, queryCustomerSeries } from '../../core/ingest/customers.js';
+import { foldCustomerRollups, pendingCustomerChanges, queryCustomerSeries, queryCustomerTotals } from '../../core/ingest/customers.js';
 import { writeSdkEvents, syncSdkSpendWithBilling } from '../../core/ingest/store.js';
 import type { IngestEvent } from '../../core/ingest/schema.js';
 import { querySeriesTotals } from '../../core/metrics/snapshot.js';
@@ -144,6 +144,23 @@ function rawCustomers(db: Db, from: number, to: number): unknown[] {
     });
 }
 
+/** The dashboard's customer ranking of [from, to), of `providers` only when given, straight from the SDK's hourly rows. */
+function rawCustomerTotals(db: Db, from: number, to: number, providers: ProviderId[] | null): unknown[] {
+  const filter = providers ? ` AND provider IN (${providers.map(() => '?').join(', ')})` : '';
+  return db
+    .prepare(
+      `SELECT customer_id, SUM(cost_nano), SUM(requests), SUM(input_tokens), SUM(output_tokens) FROM sdk_usage_hourly
+       WHERE hour >= ? AND hour < ? AND customer_id <> ''${filter} GROUP BY 1 ORDER BY 2 DESC, 3 DESC, 1`,
+    )
+    .raw(true)
+    .safeIntegers(true)
+    .all(from, to, ...(providers ?? []))
+    .map((row) => {
+      const [customerId, cost, requests, input, output] = row as [string, bigint, bigint, bigint, bigint];
+      return { customerId, costUsd: formatNanoAsDecimal(cost), requests: Number(requests), inputTokens: Number(input), outputTokens: Number(output) };
+    });
+}
+
 /** Where the series checks clip open windows: the generated history, two days either side. */
 const SERIES_FROM = START - 2 * DAY;
 const SERIES_TO = START + (DAYS + 2) * DAY;
@@ -262,6 +279,12 @@ function expectRollupsExact(db: Db, random: () => number, series = true): void {
     expect(rollupSeries(db, from, to), `window [${from}, ${to})`).toEqual(rawSeries(db, lo, hi));
     const customers = queryCustomerSeries(db, { fromSec: from, toSec: to }, 1_000).map((c) => [c.provider, c.model, c.customerId, c.costNano, c.requests, c.inputTokens, c.outputTokens]);
     expect(customers, `customers in [${from}, ${to})`).toEqual(rawCustomers(db, lo, hi));
+    for (const providers of [null, ['openai'] as ProviderId[]]) {
+      const ranking = rawCustomerTotals(db, lo, hi, providers);
+      const what = `customer ranking in [${from}, ${to})${providers ? ` of ${providers.join(', ')}` : ''}`;
+      expect(queryCustomerTotals(db, { fromSec: from, toSec: to }, 1_000, providers ?? []), what).toEqual(ranking);
+      expect(queryCustomerTotals(db, { fromSec: from, toSec: to }, 2, providers ?? []), `${what}, first 2`).toEqual(ranking.slice(0, 2));
+    }
     for (const project of [null, 'proj_a']) {
       expect(querySpendByProvider(db, lo, hi, { project }), `spend of ${project} in [${from}, ${to})`).toEqual(rawSpend(db, lo, hi, project));
     }
