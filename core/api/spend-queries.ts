@@ -96,10 +96,16 @@ export interface SeriesOptions {
   top?: number;
 }
 
-/** `AND provider IN (@p0, …)` with its parameters, or nothing when every provider counts. */
+/**
+ * `AND +provider IN (@p0, …)` with its parameters, or nothing when every provider counts. The unary
+ * `+` keeps SQLite from reading a table through its provider index for the test, which takes every
+ * row of the provider whatever the window: SQLite pushes the test into each part of a family's
+ * union, and then chose the provider index over the time keys (1M rows: 270–525 ms a series answer
+ * filtered by provider, and 75 ms for earliestBucket, against ~2–20 ms and 0.3 ms by time).
+ */
 function providerTerms(providers: readonly ProviderId[] | undefined): { sql: string; params: Record<string, string> } {
   const list = providers ?? [];
-  return { sql: list.length > 0 ? ` AND provider IN (${list.map((_, i) => `@p${i}`).join(', ')})` : '', params: Object.fromEntries(list.map((provider, i) => [`p${i}`, provider])) };
+  return { sql: list.length > 0 ? ` AND +provider IN (${list.map((_, i) => `@p${i}`).join(', ')})` : '', params: Object.fromEntries(list.map((provider, i) => [`p${i}`, provider])) };
 }
 
 /** A closed window [fromSec, toSec), Unix seconds. */
