@@ -14,7 +14,7 @@ const ACTIVITY_DAYS = 30;
  * OpenRouter aggregates by request start, so a day's figures still move for a while after
  * midnight (its docs suggest waiting ~30 minutes); a day counts as complete only after that.
  */
-const SETTLE_SECONDS = 30 * 60;
+export const SETTLE_SECONDS = 30 * 60;
 
 /**
  * OpenRouter's activity (billed dollars, tokens and requests per day and model for the last 30

@@ -2,6 +2,7 @@
  * The "truth" behind the fake provider APIs: what an organization really used and was billed,
  * generated from a seed, plus the exact totals any correct reading of the APIs must arrive at.
  */
+import { SETTLE_SECONDS } from '../../core/providers/openrouter.js';
 import { formatNanoAsDecimal, parseAmountToNano } from '../../shared/money.js';
 import type { ProviderId } from '../../shared/providers.js';
 import { seededRandom } from '../../shared/random.js';
@@ -110,7 +111,8 @@ const LINE_KIND: Record<'input' | 'output' | 'cached', Record<'openai' | 'anthro
  * Generates `days` completed UTC days before the day containing `now` (Unix s) for every provider:
  * sparse hourly usage of `models` models (so many hourly buckets are empty, and about one day in
  * ten is entirely quiet), daily costs priced from that usage with fractional cents, and line items
- * of no model (web search, storage, code execution).
+ * of no model (web search, storage, code execution); OpenRouter's days as settled at `now`
+ * (withOpenRouterSettled).
  */
 export function generateTruth(options: { days: number; models?: number; seed: number; now: number }): FakeTruth {
   const random = seededRandom(options.seed);
@@ -139,6 +141,20 @@ export function generateTruth(options: { days: number; models?: number; seed: nu
       }
       day.costs = costsOf(provider, day.usage, models, random);
     }
+  }
+  return withOpenRouterSettled(truth, options.now);
+}
+
+/**
+ * Empties the OpenRouter days of `truth` that have not settled at `nowSec`: the adapter counts a
+ * day only SETTLE_SECONDS after it ends, so a run in the first half hour of a UTC day must not
+ * expect the day before.
+ */
+export function withOpenRouterSettled(truth: FakeTruth, nowSec: number): FakeTruth {
+  for (const day of truth.openrouter) {
+    if (day.dayStart + DAY + SETTLE_SECONDS <= nowSec) continue;
+    day.usage = [];
+    day.costs = [];
   }
   return truth;
 }

@@ -20,7 +20,7 @@ import type { BudgetStatus } from '../../shared/budgets.js';
 import { formatNanoAsDecimal } from '../../shared/money.js';
 import { PROVIDER_IDS, PROVIDERS } from '../../shared/providers.js';
 import { startOfPeriod } from '../../shared/time-range.js';
-import { DAY, dollarsToNano, expectedTotals, FAKE_KEYS, generateTruth, HOUR, startProviderFake, type FakeTruth, type ProviderFake } from '../fakes/providers.js';
+import { DAY, dollarsToNano, expectedTotals, FAKE_KEYS, generateTruth, HOUR, startProviderFake, withOpenRouterSettled, type FakeTruth, type ProviderFake } from '../fakes/providers.js';
 import { ROOT, runLlmeter, startLlmeter, type ServeProcess } from '../support/cli.js';
 import { tempDir } from '../support/temp.js';
 import { toolAvailable, TOOLS } from '../support/tools.js';
@@ -43,7 +43,7 @@ function truthWithUnbilledToday(): FakeTruth {
     today.usage = today.usage.filter((u) => u.hourStart + HOUR <= NOW);
   }
   truth.openrouter.pop();
-  return truth;
+  return withOpenRouterSettled(truth, NOW);
 }
 
 /** A loopback port that was free a moment ago. */
