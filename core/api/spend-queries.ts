@@ -395,7 +395,11 @@ export function querySpendSeries(db: Db, window: Window, options: SeriesOptions)
   if (top !== undefined && (!Number.isSafeInteger(top) || top < 1)) throw new RangeError(`top must be a whole number of groups, 1 or more (got ${top})`);
   // One read transaction: the answer's statements all see the same data, though another process may write between two of them.
   return db.transaction(() => {
-    const ranked = top === undefined ? undefined : topGroups(db, window, { ...options, top });
+    // By provider, every group keeps its series: ranked (one sum over the window) and read from the
+    // per-provider totals, a few rows a day, instead of listed from every (model, project) row of
+    // the window (10M rows, all time by day: 3.3 s).
+    const keep = top ?? (options.groupBy === 'provider' ? Number.MAX_SAFE_INTEGER : undefined);
+    const ranked = keep === undefined ? undefined : topGroups(db, window, { ...options, top: keep });
     // Bigints take in every value, so the second fold always answers.
     return foldAnswer(numberArithmetic(), db, window, options, starts, ranked) ?? (foldAnswer(BIGINT_ARITHMETIC, db, window, options, starts, ranked) as SpendSeries);
   })();
