@@ -69,8 +69,12 @@ describe('two processes opening one new data folder at the same moment', () => {
     const script = `
       const { openDatabase } = await import(${JSON.stringify(pathToFileURL(path.join(ROOT, 'dist/core/store/db.js')).href)});
       const results = [];
+      const pause = new Int32Array(new SharedArrayBuffer(4));
       for (const [i, folder] of ${JSON.stringify(folders)}.entries()) {
-        while (Date.now() < ${firstStart} + i * 150) {}
+        const start = ${firstStart} + i * 150;
+        // Asleep until 3 ms before the start, then spinning, so that the four processes leave the cores free meanwhile.
+        if (start - Date.now() > 3) Atomics.wait(pause, 0, 0, start - Date.now() - 3);
+        while (Date.now() < start) {}
         try {
           const db = openDatabase(folder);
           db.prepare('SELECT COUNT(*) FROM usage').get();
