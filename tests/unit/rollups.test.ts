@@ -55,11 +55,15 @@ function rollupSeries(db: Db, from: number | null, to: number | null): unknown[]
   return querySeriesTotals(db, { fromSec: from, toSec: to }).map((s) => [s.provider, s.model, s.costNano, s.estimatedNano, s.requests, s.inputTokens, s.cachedInputTokens, s.cacheWriteTokens, s.outputTokens]);
 }
 
-function rawSpend(db: Db, from: number, to: number, project: string | null): unknown[] {
+function rawSpend(db: Db, from: number, to: number, filter: { project?: string | null; provider?: string | null }): unknown[] {
+  const { project = null, provider = null } = filter;
   return db
-    .prepare(`SELECT provider, ${SPEND_NANO_SQL} AS cost_nano, ${ESTIMATED_NANO_SQL} AS estimated_nano FROM usage WHERE bucket_start >= ? AND bucket_start < ? AND (? IS NULL OR project = ?) GROUP BY provider ORDER BY provider`)
+    .prepare(
+      `SELECT provider, ${SPEND_NANO_SQL} AS cost_nano, ${ESTIMATED_NANO_SQL} AS estimated_nano FROM usage
+       WHERE bucket_start >= ? AND bucket_start < ? AND (? IS NULL OR project = ?) AND (? IS NULL OR provider = ?) GROUP BY provider ORDER BY provider`,
+    )
     .safeIntegers(true)
-    .all(from, to, project, project);
+    .all(from, to, project, project, provider, provider);
 }
 
 /** A fetch of one provider: hourly usage estimates and, for finished days, billed cost rows. */
@@ -285,8 +289,8 @@ function expectRollupsExact(db: Db, random: () => number, series = true): void {
       expect(queryCustomerTotals(db, { fromSec: from, toSec: to }, 1_000, providers ?? []), what).toEqual(ranking);
       expect(queryCustomerTotals(db, { fromSec: from, toSec: to }, 2, providers ?? []), `${what}, first 2`).toEqual(ranking.slice(0, 2));
     }
-    for (const project of [null, 'proj_a']) {
-      expect(querySpendByProvider(db, lo, hi, { project }), `spend of ${project} in [${from}, ${to})`).toEqual(rawSpend(db, lo, hi, project));
+    for (const filter of [{}, { project: 'proj_a' }, { provider: 'anthropic' }]) {
+      expect(querySpendByProvider(db, lo, hi, filter), `spend of ${JSON.stringify(filter)} in [${from}, ${to})`).toEqual(rawSpend(db, lo, hi, filter));
     }
     // A series answer is hundreds of cells: every fourth window (the fixed ones among them) keeps the test fast.
     if (series && i % 4 === 0) expectSeriesExact(db, Math.max(lo, SERIES_FROM), Math.min(hi, SERIES_TO), i / 4);
