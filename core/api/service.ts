@@ -4,10 +4,11 @@
  * HTTP JSON for the browser (ui-routes.ts), IPC for the Electron window.
  */
 import type { CustomerTotals, ExportRequest, ExportResult, KeyCheckResult, LlmeterApi, ModelTotals, Overview, PollSummary, ProviderStatus, RangeQuery } from '../../shared/api.js';
-import type { BudgetStatus } from '../../shared/budgets.js';
+import { periodBounds } from '../../shared/budget-math.js';
+import type { BudgetPeriod, BudgetStatus } from '../../shared/budgets.js';
 import { formatNanoAsDecimal } from '../../shared/money.js';
 import { PROVIDER_IDS, PROVIDERS, type ProviderId } from '../../shared/providers.js';
-import { parseTimeBound, parseTimeWindow, startOfPeriod, type TimeWindow } from '../../shared/time-range.js';
+import { parseTimeBound, parseTimeWindow, type TimeWindow } from '../../shared/time-range.js';
 import { createBudget, deleteBudget, listAlerts, listBudgets, updateBudget } from '../budgets/budgets.js';
 import { resolveExportQuery } from '../export/query.js';
 import type { ProviderCredential } from '../keys/credentials.js';
@@ -86,13 +87,23 @@ export function overallState(providers: readonly ProviderStatus[], budgets: read
 export function createApiService(deps: ApiServiceDeps): LlmeterApi {
   const now = deps.now ?? Date.now;
 
+  /**
+   * Spend per provider in the UTC day, ISO week or month containing `nowMs`, bounded as the budgets
+   * and the period-spend family bound it, so the overview shows their numbers (a closed window also
+   * reads the per-provider totals: querySpendByProvider).
+   */
+  const periodSpend = (name: BudgetPeriod, nowMs: number): Map<ProviderId, SpendNano> => {
+    const { startMs, endMs } = periodBounds(name, nowMs);
+    return spendByProvider(deps.db, { fromSec: startMs / 1000, toSec: endMs / 1000 });
+  };
+
   const keyInfos = async (): Promise<ProviderKeyInfo[]> => (deps.secretStore ? listProviderKeys(deps.secretStore, deps.keys) : withoutKeychain(deps.credentials()));
 
   const providerStatuses = async (nowMs: number): Promise<ProviderStatus[]> => {
     const infos = new Map((await keyInfos()).map((info) => [info.provider, info]));
     const states = new Map<ProviderId, SyncState>(listSyncStates(deps.db).map((s) => [s.provider, s]));
-    const today = spendByProvider(deps.db, { fromSec: startOfPeriod(nowMs, 'd') / 1000, toSec: null });
-    const month = spendByProvider(deps.db, { fromSec: startOfPeriod(nowMs, 'M') / 1000, toSec: null });
+    const today = periodSpend('day', nowMs);
+    const month = periodSpend('month', nowMs);
     return PROVIDER_IDS.map((provider) => {
       const info = infos.get(provider);
       const state = states.get(provider);
@@ -144,15 +155,15 @@ export function createApiService(deps: ApiServiceDeps): LlmeterApi {
   return {
     async getOverview() {
       const nowMs = now();
-      const period = (snap: 'd' | 'w' | 'M'): SpendNano => totalSpend(spendByProvider(deps.db, { fromSec: startOfPeriod(nowMs, snap) / 1000, toSec: null }));
+      const period = (name: BudgetPeriod): SpendNano => totalSpend(periodSpend(name, nowMs));
       const providers = await providerStatuses(nowMs);
       const budgets = listBudgets(deps.db, nowMs);
       return {
         generatedAt: new Date(nowMs).toISOString(),
         demo: deps.demo === true,
-        today: toSpendAmount(period('d')),
-        week: toSpendAmount(period('w')),
-        month: toSpendAmount(period('M')),
+        today: toSpendAmount(period('day')),
+        week: toSpendAmount(period('week')),
+        month: toSpendAmount(period('month')),
         providers,
         budgets,
         state: overallState(providers, budgets, new Date(nowMs - staleAfterMs()).toISOString()),

@@ -12,6 +12,7 @@ import { createApiService } from '../../core/api/service.js';
 import { startCore, type CoreApp } from '../../core/app.js';
 import { resolveConfig } from '../../core/config.js';
 import { silentLogger } from '../../core/log.js';
+import { queryPeriodSpend } from '../../core/metrics/period-spend.js';
 import { querySeriesTotals } from '../../core/metrics/snapshot.js';
 import { openSettingsStore } from '../../core/settings/store.js';
 import { openDatabase, type Db } from '../../core/store/db.js';
@@ -91,6 +92,14 @@ describe('dashboard API over SQLite', () => {
     expect(overview.month.totalUsd).toBe(formatNanoAsDecimal(cost));
     expect(overview.month.estimatedUsd).toBe(formatNanoAsDecimal(estimated));
     expect(WEEK).toBe(TODAY - 3 * DAY);
+  });
+
+  it('overview counts each period as the budgets and llmeter_period_cost_usd count it', async () => {
+    const overview = await api.getOverview();
+    const periods = queryPeriodSpend(db, NOW_MS);
+    for (const [period, shown] of [['day', overview.today], ['week', overview.week], ['month', overview.month]] as const) {
+      expect(shown.totalUsd, period).toBe(formatNanoAsDecimal(periods.reduce((sum, p) => sum + p.costNano[period], 0n)));
+    }
   });
 
   it('providers: configured from the keys, freshness from sync state, spend per provider', async () => {
