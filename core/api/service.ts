@@ -10,6 +10,7 @@ import { formatNanoAsDecimal } from '../../shared/money.js';
 import { PROVIDER_IDS, PROVIDERS, type ProviderId } from '../../shared/providers.js';
 import { parseTimeBound, parseTimeWindow, type TimeWindow } from '../../shared/time-range.js';
 import { createBudget, deleteBudget, listAlerts, listBudgets, updateBudget } from '../budgets/budgets.js';
+import { createPeriodSpendReader, type PeriodSpendReader } from '../budgets/store.js';
 import { resolveExportQuery } from '../export/query.js';
 import type { ProviderCredential } from '../keys/credentials.js';
 import { keyFingerprint } from '../keys/key-status.js';
@@ -19,7 +20,7 @@ import { querySeriesTotals } from '../metrics/snapshot.js';
 import type { SettingsStore } from '../settings/store.js';
 import type { Db } from '../store/db.js';
 import { listSyncStates, type SyncState } from '../store/sync-state.js';
-import { earliestBucket, querySpendSeries, spendByProvider, toSpendAmount, totalSpend, ZERO_SPEND, type SpendNano } from './spend-queries.js';
+import { earliestBucket, querySpendSeries, spendMap, toSpendAmount, totalSpend, ZERO_SPEND, type SpendNano } from './spend-queries.js';
 
 /** What the API needs from the core it runs in (startCore, or the Electron main process). */
 export interface ApiServiceDeps {
@@ -88,22 +89,19 @@ export function createApiService(deps: ApiServiceDeps): LlmeterApi {
   const now = deps.now ?? Date.now;
 
   /**
-   * Spend per provider in the UTC day, ISO week or month containing `nowMs`, bounded as the budgets
-   * and the period-spend family bound it, so the overview shows their numbers (a closed window also
-   * reads the per-provider totals: querySpendByProvider).
+   * Spend per provider in the UTC day, ISO week or month containing `nowMs`, read through `reader`
+   * as the budgets and the period-spend family read it, so the overview shows their numbers and a
+   * period is read once for all of them.
    */
-  const periodSpend = (name: BudgetPeriod, nowMs: number): Map<ProviderId, SpendNano> => {
-    const { startMs, endMs } = periodBounds(name, nowMs);
-    return spendByProvider(deps.db, { fromSec: startMs / 1000, toSec: endMs / 1000 });
-  };
+  const periodSpend = (reader: PeriodSpendReader, name: BudgetPeriod, nowMs: number): Map<ProviderId, SpendNano> => spendMap(reader.byProvider(periodBounds(name, nowMs)));
 
   const keyInfos = async (): Promise<ProviderKeyInfo[]> => (deps.secretStore ? listProviderKeys(deps.secretStore, deps.keys) : withoutKeychain(deps.credentials()));
 
-  const providerStatuses = async (nowMs: number): Promise<ProviderStatus[]> => {
+  const providerStatuses = async (nowMs: number, reader: PeriodSpendReader = createPeriodSpendReader(deps.db)): Promise<ProviderStatus[]> => {
     const infos = new Map((await keyInfos()).map((info) => [info.provider, info]));
     const states = new Map<ProviderId, SyncState>(listSyncStates(deps.db).map((s) => [s.provider, s]));
-    const today = periodSpend('day', nowMs);
-    const month = periodSpend('month', nowMs);
+    const today = periodSpend(reader, 'day', nowMs);
+    const month = periodSpend(reader, 'month', nowMs);
     return PROVIDER_IDS.map((provider) => {
       const info = infos.get(provider);
       const state = states.get(provider);
@@ -155,9 +153,10 @@ export function createApiService(deps: ApiServiceDeps): LlmeterApi {
   return {
     async getOverview() {
       const nowMs = now();
-      const period = (name: BudgetPeriod): SpendNano => totalSpend(periodSpend(name, nowMs));
-      const providers = await providerStatuses(nowMs);
-      const budgets = listBudgets(deps.db, nowMs);
+      const reader = createPeriodSpendReader(deps.db);
+      const period = (name: BudgetPeriod): SpendNano => totalSpend(periodSpend(reader, name, nowMs));
+      const providers = await providerStatuses(nowMs, reader);
+      const budgets = listBudgets(deps.db, nowMs, reader);
       return {
         generatedAt: new Date(nowMs).toISOString(),
         demo: deps.demo === true,

@@ -3,7 +3,7 @@ import { formatNanoAsDecimal } from '../../shared/money.js';
 import { isProviderId, type ProviderId } from '../../shared/providers.js';
 import type { TimeWindow } from '../../shared/time-range.js';
 import type { Db } from '../store/db.js';
-import { COUNTED_MODEL_SPEND, COUNTED_PROVIDER_SPEND, COUNTED_SPEND, familyLevels, familySql, levelParams, LISTED_USAGE, planLevels, querySpendByProvider, type Family } from '../store/rollups.js';
+import { COUNTED_MODEL_SPEND, COUNTED_PROVIDER_SPEND, COUNTED_SPEND, familyLevels, familySql, levelParams, LISTED_USAGE, planLevels, querySpendByProvider, type Family, type ProviderSpendRow } from '../store/rollups.js';
 import { windowBounds } from '../store/spend-sql.js';
 import { cachedStatement } from '../store/statements.js';
 
@@ -26,8 +26,13 @@ export function toSpendAmount(spend: SpendNano): SpendAmount {
 
 /** Spend per provider over a window, from the rollups. Providers without rows in it are absent. */
 export function spendByProvider(db: Db, window: TimeWindow): Map<ProviderId, SpendNano> {
+  return spendMap(querySpendByProvider(db, ...windowBounds(window)));
+}
+
+/** querySpendByProvider's rows by provider (the known ones). */
+export function spendMap(rows: readonly ProviderSpendRow[]): Map<ProviderId, SpendNano> {
   const result = new Map<ProviderId, SpendNano>();
-  for (const row of querySpendByProvider(db, ...windowBounds(window))) if (isProviderId(row.provider)) result.set(row.provider, { costNano: row.cost_nano, estimatedNano: row.estimated_nano });
+  for (const row of rows) if (isProviderId(row.provider)) result.set(row.provider, { costNano: row.cost_nano, estimatedNano: row.estimated_nano });
   return result;
 }
 

@@ -3,10 +3,9 @@ import { BudgetInputError, defaultBudgetName, type PeriodBounds, type ValidBudge
 import type { ProviderId } from '../../shared/providers.js';
 import type { UsageSource } from '../../shared/usage.js';
 import type { Db } from '../store/db.js';
-import { querySpendByProvider, type UsageFilter } from '../store/rollups.js';
+import { querySpendByProvider, type ProviderSpendRow, type UsageFilter } from '../store/rollups.js';
 import { cachedStatement } from '../store/statements.js';
 
-type ProviderSpend = ReturnType<typeof querySpendByProvider>[number];
 
 const USAGE_SOURCES: readonly UsageSource[] = ['usage', 'cost', 'sdk'];
 
@@ -132,14 +131,14 @@ export interface ScopeSpend {
  */
 export interface PeriodSpendReader {
   /** As querySpendByProvider answers: per provider with rows in [start, end) that the filter selects, ordered by provider. */
-  byProvider(bounds: PeriodBounds, filter?: UsageFilter): ProviderSpend[];
+  byProvider(bounds: PeriodBounds, filter?: UsageFilter): ProviderSpendRow[];
   /** Whether the stored usage (of one provider, or of any) starts at or before `sec`. */
   reachesBack(provider: string | null, sec: number): boolean;
 }
 
 /** A PeriodSpendReader over `db` as it is now. */
 export function createPeriodSpendReader(db: Db): PeriodSpendReader {
-  const reads = new Map<string, ProviderSpend[]>();
+  const reads = new Map<string, ProviderSpendRow[]>();
   const earliest = new Map<string | null, number | null>();
   const key = (bounds: PeriodBounds, filter: UsageFilter): string => JSON.stringify([bounds.startMs, bounds.endMs, filter.provider ?? null, filter.model ?? null, filter.project ?? null]);
   return {
