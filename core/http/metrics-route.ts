@@ -55,8 +55,20 @@ export const SCRAPE_REUSE_MS = 60_000;
 /** Queries scraped within this long are rendered ahead: after this process writes, and before their rendering ages out. */
 export const REFRESH_RECENT_MS = 120_000;
 
-/** A query is rendered ahead at most once per this long. */
+/**
+ * A query is rendered ahead at most once per this long on average: the CPU a stream of writes
+ * (an SDK sending batches back to back) can make the app spend on rendering is bounded by it.
+ */
 export const REFRESH_MIN_INTERVAL_MS = 1_000;
+
+/**
+ * How many renderings ahead a query may have in a row, at once after each write, before the
+ * average above holds it back (a token bucket, refilled one per REFRESH_MIN_INTERVAL_MS). Writes
+ * seconds apart, or a few close together (a poll, then an SDK batch), are each rendered ahead at
+ * once: with a fixed minimum interval, a write less than a second after the previous rendering
+ * waited out the rest of that second, and a scrape in between rendered itself.
+ */
+export const RENDER_AHEAD_BURST = 3;
 
 /** How many queries are rendered ahead at most (the most recently scraped); as many as the scrape cache keeps. */
 const MAX_RECENT_QUERIES = 16;
@@ -103,9 +115,16 @@ interface RecentQuery {
   query: MetricsQuery;
   scrapes: number;
   scrapedAt: number;
-  refreshedAt: number;
+  /** Renderings ahead allowed at `creditsAt` (see RENDER_AHEAD_BURST). */
+  credits: number;
+  creditsAt: number;
   timer: NodeJS.Timeout | null;
   dueAt: number;
+}
+
+/** The renderings ahead `entry` is allowed at `nowMs`: its credits, refilled since they were counted. */
+function creditsAt(entry: RecentQuery, nowMs: number): number {
+  return Math.min(RENDER_AHEAD_BURST, entry.credits + Math.max(0, nowMs - entry.creditsAt) / REFRESH_MIN_INTERVAL_MS);
 }
 
 /** How long renderings are reused, how long before that a recently scraped query is rendered again, and how often other processes' writes are looked for (tests change them). */
@@ -164,12 +183,15 @@ export function createMetricsEndpoint(
     entry.timer = setTimeout(() => {
       entry.timer = null;
       queue.add(entry);
-      pump();
+      // After the other timers due now, so that pump chooses among all the queries of one write.
+      setImmediate(pump).unref();
     }, Math.max(0, atMs - now())).unref();
   };
   const pump = (): void => {
     if (pumping || closed) return;
-    const entry = queue.values().next().value;
+    // The most recently scraped first: the likeliest to be scraped again soon.
+    let entry: RecentQuery | undefined;
+    for (const queued of queue) if (!entry || queued.scrapedAt > entry.scrapedAt) entry = queued;
     if (!entry) return;
     queue.delete(entry);
     pumping = true;
@@ -185,10 +207,15 @@ export function createMetricsEndpoint(
       forget(key);
       return;
     }
-    entry.refreshedAt = now();
+    const startedAt = now();
     try {
       // A rendering about to age out is not reused: this is what renders it again before it does.
       const scrape = await scrapeOf(entry.query, timing.reuseMs - timing.refreshBeforeAgeOutMs);
+      // Only a rendering made here spends a credit; one found current (kept through a fold of the customer rollups, or made for a scrape) costs nothing.
+      if (scrape.renderedAt >= startedAt) {
+        entry.credits = Math.max(0, creditsAt(entry, startedAt) - 1);
+        entry.creditsAt = startedAt;
+      }
       schedule(entry, refreshAt(scrape));
     } catch {
       // The next scrape renders (and reports) it; a failed rendering is not kept.
@@ -198,7 +225,7 @@ export function createMetricsEndpoint(
   /** Remembers a query that repeats (scraped twice or more, as a scraper's are) for rendering ahead; a one-off query is not worth it. */
   const noteScraped = (query: MetricsQuery, scrape: RenderedScrape): void => {
     const key = recentKey(query);
-    const entry = recent.get(key) ?? { query, scrapes: 0, scrapedAt: 0, refreshedAt: Number.NEGATIVE_INFINITY, timer: null, dueAt: 0 };
+    const entry = recent.get(key) ?? { query, scrapes: 0, scrapedAt: 0, credits: RENDER_AHEAD_BURST, creditsAt: now(), timer: null, dueAt: 0 };
     entry.scrapes++;
     entry.scrapedAt = now();
     recent.delete(key);
@@ -221,7 +248,7 @@ export function createMetricsEndpoint(
     if (watch) seenVersion = source.version();
     for (const [key, entry] of recent) {
       if (nowMs - entry.scrapedAt > REFRESH_RECENT_MS) forget(key);
-      else if (entry.scrapes >= 2) schedule(entry, Math.max(nowMs, entry.refreshedAt + REFRESH_MIN_INTERVAL_MS));
+      else if (entry.scrapes >= 2) schedule(entry, nowMs + Math.max(0, 1 - creditsAt(entry, nowMs)) * REFRESH_MIN_INTERVAL_MS);
     }
   };
   const rendersAhead = (): boolean => {
