@@ -25,9 +25,7 @@ export interface CustomerSeries {
   outputTokens: number;
 }
 
-interface SeriesRow {
-  provider: string;
-  model: string;
+interface CustomerTotalsRow {
   customer_id: string;
   cost_nano: bigint;
   requests: bigint;
@@ -37,7 +35,7 @@ interface SeriesRow {
 
 type CustomerSums = Array<[provider: string, model: string, customerId: string, costNano: bigint, requests: bigint, inputTokens: bigint, outputTokens: bigint]>;
 
-const CUSTOMER_COLUMNS = 'provider, model, customer_id, cost_nano, requests, input_tokens, output_tokens';
+const CUSTOMER_COLUMNS = 'customer_key, cost_nano, requests, input_tokens, output_tokens';
 const CUSTOMER_ROLLUP_COLUMNS = `rows, ${CUSTOMER_COLUMNS}`;
 
 const CUSTOMER_SUMS = 'SUM(rows), SUM(cost_nano), SUM(requests), SUM(input_tokens), SUM(output_tokens)';
@@ -48,12 +46,13 @@ const PENDING_IN_WINDOW = `SELECT ${CUSTOMER_ROLLUP_COLUMNS} FROM sdk_customers_
   WHERE (day >= @days1From AND day < @days1To) OR (day >= @monthsFrom AND day < @monthsTo) OR (day >= @days2From AND day < @days2To)`;
 
 /**
- * SQL of rows (CUSTOMER_ROLLUP_COLUMNS) whose sums per (provider, model, customer) are the SDK
- * hourly rows of a window, with its named parameters: all time from the totals (migration 4),
- * otherwise full months and days from theirs and the hours at the edges from `sdk_usage_hourly`
+ * SQL of rows (CUSTOMER_ROLLUP_COLUMNS) whose sums per customer key (a (provider, model, customer)
+ * of `sdk_customer_keys`, migration 9) are the SDK hourly rows of a window, with its named
+ * parameters: all time from the totals (migration 4),
+ * otherwise full months and days from theirs and the hours at the edges from `sdk_usage_hourly_keyed`
  * (planWindow). Changes not folded yet (sdk_customers_pending, day-sized) are added to the days
  * and months they fall in. A group whose `rows` sum to 0 has no hourly row left in the window.
- * `grouped`: every (provider, model, customer) is one row already (all time, nothing pending).
+ * `grouped`: every customer key is one row already (all time, nothing pending).
  */
 function customerWindowSql(db: Db, window: TimeWindow): { sql: string; params: Record<string, number>; grouped: boolean } {
   const [from, to] = windowBounds(window);
@@ -62,19 +61,22 @@ function customerWindowSql(db: Db, window: TimeWindow): { sql: string; params: R
     const totals = `SELECT ${CUSTOMER_ROLLUP_COLUMNS} FROM sdk_customers_totals`;
     return { sql: pending ? `${totals} UNION ALL SELECT ${CUSTOMER_ROLLUP_COLUMNS} FROM sdk_customers_pending` : totals, params: {}, grouped: !pending };
   }
-  const hours = (n: 1 | 2) => `SELECT 1 AS rows, ${CUSTOMER_COLUMNS} FROM sdk_usage_hourly WHERE hour >= @raw${n}From AND hour < @raw${n}To`;
+  const hours = (n: 1 | 2) => `SELECT 1 AS rows, ${CUSTOMER_COLUMNS} FROM sdk_usage_hourly_keyed WHERE hour >= @raw${n}From AND hour < @raw${n}To`;
   const days = (n: 1 | 2) => `SELECT ${CUSTOMER_ROLLUP_COLUMNS} FROM sdk_customers_daily WHERE day >= @days${n}From AND day < @days${n}To`;
   const parts = [hours(1), days(1), `SELECT ${CUSTOMER_ROLLUP_COLUMNS} FROM sdk_customers_monthly WHERE month >= @monthsFrom AND month < @monthsTo`, days(2), hours(2), ...(pending ? [PENDING_IN_WINDOW] : [])];
   return { sql: parts.join(' UNION ALL '), params: planParams(planWindow(from, to, true)), grouped: false };
 }
 
-/** Sums per (provider, model, customer) over a window (customerWindowSql). */
+/** Sums per (provider, model, customer) over a window (customerWindowSql), named from their keys. */
 function customerSums(db: Db, window: TimeWindow): CustomerSums {
   const { sql, params, grouped } = customerWindowSql(db, window);
-  const summed = grouped
+  const sums = grouped
     ? `SELECT ${CUSTOMER_COLUMNS} FROM (${sql}) WHERE rows > 0`
-    : `SELECT provider, model, customer_id, SUM(cost_nano), SUM(requests), SUM(input_tokens), SUM(output_tokens) FROM (${sql}) GROUP BY provider, model, customer_id HAVING SUM(rows) > 0`;
-  return cachedStatement(db, summed).raw(true).safeIntegers(true).all(params) as CustomerSums;
+    : `SELECT customer_key, SUM(cost_nano) AS cost_nano, SUM(requests) AS requests, SUM(input_tokens) AS input_tokens, SUM(output_tokens) AS output_tokens
+       FROM (${sql}) GROUP BY customer_key HAVING SUM(rows) > 0`;
+  const named = `SELECT k.provider, k.model, k.customer_id, s.cost_nano, s.requests, s.input_tokens, s.output_tokens
+    FROM (${sums}) AS s JOIN sdk_customer_keys AS k ON k.id = s.customer_key`;
+  return cachedStatement(db, named).raw(true).safeIntegers(true).all(params) as CustomerSums;
 }
 
 /** Folds the rollups' pending changes once this many have gathered (see writeSdkEvents); readers add up to this many rows meanwhile. */
@@ -96,8 +98,8 @@ export function customerDataKey(db: Db): number {
   return cachedStatement(db, 'SELECT changes + COALESCE((SELECT MAX(rowid) FROM sdk_customers_pending), 0) FROM sdk_customers_folded').pluck().get() as number;
 }
 
-/** The pending changes summed per (provider, model, customer, day) during a fold: a connection's own scratch table. */
-const FOLD_GROUPS = 'temp.sdk_customers_fold';
+/** The pending changes summed per (customer key, day) during a fold: a connection's own scratch table. */
+const FOLD_GROUPS = 'temp.sdk_customers_fold_by_key';
 
 /**
  * Sums the pending changes of the customer rollups (migration 5) into the daily, monthly and
@@ -108,19 +110,19 @@ const FOLD_GROUPS = 'temp.sdk_customers_fold';
  * (three GROUP BYs over the log were two thirds of a fold). Readers give the same sums before and after.
  */
 export function foldCustomerRollups(db: Db): void {
-  db.exec(`CREATE TEMP TABLE IF NOT EXISTS sdk_customers_fold (
-    provider TEXT NOT NULL, model TEXT NOT NULL, customer_id TEXT NOT NULL, day INTEGER NOT NULL,
+  db.exec(`CREATE TEMP TABLE IF NOT EXISTS ${FOLD_GROUPS} (
+    customer_key INTEGER NOT NULL, day INTEGER NOT NULL,
     rows INTEGER NOT NULL, cost_nano INTEGER NOT NULL, requests INTEGER NOT NULL, input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL,
-    PRIMARY KEY (provider, model, customer_id, day)
+    PRIMARY KEY (customer_key, day)
   ) WITHOUT ROWID`);
   const add = ['rows', 'cost_nano', 'requests', 'input_tokens', 'output_tokens'].map((column) => `${column} = ${column} + excluded.${column}`).join(', ');
   // "WHERE true": an upsert's SELECT needs a WHERE clause before ON CONFLICT (SQLite's parsing ambiguity).
   const statements = [
-    `INSERT INTO ${FOLD_GROUPS} SELECT provider, model, customer_id, day, ${CUSTOMER_SUMS} FROM sdk_customers_pending GROUP BY provider, model, customer_id, day`,
-    `INSERT INTO sdk_customers_daily SELECT day, provider, model, customer_id, ${CUSTOMER_COLUMNS_SUMMED} FROM ${FOLD_GROUPS} WHERE true ON CONFLICT DO UPDATE SET ${add}`,
-    `INSERT INTO sdk_customers_monthly SELECT CAST(strftime('%s', day, 'unixepoch', 'start of month') AS INTEGER), provider, model, customer_id, ${CUSTOMER_COLUMNS_SUMMED}
+    `INSERT INTO ${FOLD_GROUPS} SELECT customer_key, day, ${CUSTOMER_SUMS} FROM sdk_customers_pending GROUP BY customer_key, day`,
+    `INSERT INTO sdk_customers_daily SELECT day, customer_key, ${CUSTOMER_COLUMNS_SUMMED} FROM ${FOLD_GROUPS} WHERE true ON CONFLICT DO UPDATE SET ${add}`,
+    `INSERT INTO sdk_customers_monthly SELECT CAST(strftime('%s', day, 'unixepoch', 'start of month') AS INTEGER), customer_key, ${CUSTOMER_COLUMNS_SUMMED}
        FROM ${FOLD_GROUPS} WHERE true ON CONFLICT DO UPDATE SET ${add}`,
-    `INSERT INTO sdk_customers_totals SELECT provider, model, customer_id, ${CUSTOMER_COLUMNS_SUMMED} FROM ${FOLD_GROUPS} WHERE true ON CONFLICT DO UPDATE SET ${add}`,
+    `INSERT INTO sdk_customers_totals SELECT customer_key, ${CUSTOMER_COLUMNS_SUMMED} FROM ${FOLD_GROUPS} WHERE true ON CONFLICT DO UPDATE SET ${add}`,
     `DELETE FROM ${FOLD_GROUPS}`,
     // Keeps customerDataKey where it was: the log's rows are numbered from 1 again after this.
     'UPDATE sdk_customers_folded SET changes = changes + COALESCE((SELECT MAX(rowid) FROM sdk_customers_pending), 0)',
@@ -199,18 +201,18 @@ export function queryCustomerSeries(db: Db, window: TimeWindow, cap: number): Cu
  */
 export function queryCustomerTotals(db: Db, window: TimeWindow, limit: number, providers: readonly ProviderId[] = []): CustomerTotals[] {
   const { sql, params } = customerWindowSql(db, window);
-  const providerFilter = providers.length > 0 ? ' AND provider IN (SELECT value FROM json_each(@providers))' : '';
+  const providerFilter = providers.length > 0 ? ' AND k.provider IN (SELECT value FROM json_each(@providers))' : '';
   const rows = cachedStatement(
     db,
-    `SELECT customer_id, SUM(cost_nano) AS cost_nano, SUM(requests) AS requests, SUM(input_tokens) AS input_tokens, SUM(output_tokens) AS output_tokens
-     FROM (${sql})
-     WHERE customer_id <> ''${providerFilter}
-     GROUP BY customer_id HAVING SUM(rows) > 0
-     ORDER BY SUM(cost_nano) DESC, SUM(requests) DESC, customer_id
+    `SELECT k.customer_id, SUM(u.cost_nano) AS cost_nano, SUM(u.requests) AS requests, SUM(u.input_tokens) AS input_tokens, SUM(u.output_tokens) AS output_tokens
+     FROM (${sql}) AS u JOIN sdk_customer_keys AS k ON k.id = u.customer_key
+     WHERE k.customer_id <> ''${providerFilter}
+     GROUP BY k.customer_id HAVING SUM(u.rows) > 0
+     ORDER BY SUM(u.cost_nano) DESC, SUM(u.requests) DESC, k.customer_id
      LIMIT @limit`,
   )
     .safeIntegers(true)
-    .all({ ...params, limit, ...(providers.length > 0 ? { providers: JSON.stringify(providers) } : {}) }) as Array<Omit<SeriesRow, 'provider' | 'model'>>;
+    .all({ ...params, limit, ...(providers.length > 0 ? { providers: JSON.stringify(providers) } : {}) }) as CustomerTotalsRow[];
   return rows.map((row) => ({
     customerId: row.customer_id,
     costUsd: formatNanoAsDecimal(row.cost_nano),

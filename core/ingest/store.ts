@@ -4,6 +4,7 @@ import { createCostEstimator } from '../pricing/estimate.js';
 import type { Db } from '../store/db.js';
 import { cachedStatement } from '../store/statements.js';
 import { CUSTOMER_FOLD_THRESHOLD, foldCustomerRollups, pendingCustomerChanges } from './customers.js';
+import { sdkKeyLookup } from './sdk-keys.js';
 import type { IngestEvent } from './schema.js';
 
 const HOUR = 3_600;
@@ -112,10 +113,10 @@ const INSERT_EVENT_IDS_SQL = "INSERT OR IGNORE INTO sdk_event_ids (id, received_
 const PRUNE_EVENT_IDS_SQL = 'DELETE FROM sdk_event_ids WHERE received_at < ?';
 
 const ADD_TO_CUSTOMER_HOUR_SQL = `
-  INSERT INTO sdk_usage_hourly (hour, provider, model, customer_id, feature, requests, failed_requests, input_tokens,
+  INSERT INTO sdk_usage_hourly_keyed (hour, customer_key, feature_key, requests, failed_requests, input_tokens,
     cached_input_tokens, cache_write_tokens, output_tokens, cost_nano, unpriced_requests, latency_ms_total, updated_at)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-  ON CONFLICT (hour, provider, model, customer_id, feature) DO UPDATE SET
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+  ON CONFLICT (hour, customer_key, feature_key) DO UPDATE SET
     requests = requests + excluded.requests, failed_requests = failed_requests + excluded.failed_requests,
     input_tokens = input_tokens + excluded.input_tokens, cached_input_tokens = cached_input_tokens + excluded.cached_input_tokens,
     cache_write_tokens = cache_write_tokens + excluded.cache_write_tokens, output_tokens = output_tokens + excluded.output_tokens,
@@ -163,7 +164,7 @@ function storeEventIds(db: Db, events: readonly IngestEvent[], nowSec: number): 
  * Stores batches of SDK events in one transaction, and answers each batch's counts. An event
  * whose id was received in the last EVENT_ID_RETENTION_DAYS (a retried batch, or the same id
  * earlier in these batches) is ignored, and older ids are pruned; the new ones are summed per hour
- * and added to `sdk_usage_hourly` (per customer and feature) and to `usage` (per provider and model,
+ * and added to `sdk_usage_hourly_keyed` (per customer and feature, by their ids: sdkKeyLookup) and to `usage` (per provider and model,
  * source 'sdk', estimated), superseded where billing is the truth (see billedBefore). One write per
  * hour and group rather than per event, and one commit for all the batches: batches that arrive
  * together mostly change the same rows and pages, written once. The customer rollups' changes are
@@ -173,11 +174,12 @@ export function writeSdkBatches(db: Db, batches: ReadonlyArray<readonly IngestEv
   const { nowSec } = options;
   // Priced before the write lock is taken: the first event of a model on a day loads the price table or learns its prices.
   const prices = batches.map((events) => events.map((event) => estimate(event.provider, event.model, event, new Date(event.occurredAt * 1000))));
-  return db.transaction(() => {
+  const keys = sdkKeyLookup(db);
+  const results = db.transaction(() => {
     // Ids past the retention leave as new ones come (an index seek that finds nothing, mostly).
     cachedStatement(db, PRUNE_EVENT_IDS_SQL).run(nowSec - EVENT_ID_RETENTION_DAYS * DAY);
     const customerHours = new Map<string, CustomerHour>();
-    const results = batches.map((events, batch) => {
+    const counts = batches.map((events, batch) => {
       const eventPrices = prices[batch]!;
       const isNew = storeEventIds(db, events, nowSec);
       let inserted = 0;
@@ -190,7 +192,7 @@ export function writeSdkBatches(db: Db, batches: ReadonlyArray<readonly IngestEv
     });
     const addToCustomerHourRow = cachedStatement(db, ADD_TO_CUSTOMER_HOUR_SQL);
     for (const group of customerHours.values()) {
-      addToCustomerHourRow.run(group.hour, group.provider, group.model, group.customerId, group.feature, group.requests, group.failed, group.inputTokens, group.cachedInputTokens, group.cacheWriteTokens, group.outputTokens, group.costNano, group.unpriced, group.latencyMs, nowSec);
+      addToCustomerHourRow.run(group.hour, keys.customer(group.provider, group.model, group.customerId), keys.feature(group.feature), group.requests, group.failed, group.inputTokens, group.cachedInputTokens, group.cacheWriteTokens, group.outputTokens, group.costNano, group.unpriced, group.latencyMs, nowSec);
     }
     const cutoffs = new Map<ProviderId, number>();
     const addToUsage = cachedStatement(db, ADD_TO_USAGE_SQL);
@@ -200,8 +202,11 @@ export function writeSdkBatches(db: Db, batches: ReadonlyArray<readonly IngestEv
       addToUsage.run(group.provider, group.hour, group.hour + HOUR, group.model, group.requests, group.inputTokens, group.cachedInputTokens, group.cacheWriteTokens, group.outputTokens, group.costNano, group.hour < cutoff ? 1 : 0, group.unpriced > 0 ? 1 : 0, nowSec);
     }
     if (pendingCustomerChanges(db) >= CUSTOMER_FOLD_THRESHOLD) foldCustomerRollups(db);
-    return results;
+    return counts;
   }).immediate();
+  // Inside an outer transaction, which may still roll back, the ids are looked up again next time.
+  if (!db.inTransaction) keys.keep();
+  return results;
 }
 
 /** Stores one batch of SDK events (see writeSdkBatches). */

@@ -22,7 +22,7 @@ function selectionBound(db: Db, sec: number | null): string {
   if (hour === sec) return String(sec);
   const startsBetween = cachedStatement(
     db,
-    'SELECT EXISTS (SELECT 1 FROM usage WHERE bucket_start >= @sec AND bucket_start < @hour) OR EXISTS (SELECT 1 FROM sdk_usage_hourly WHERE hour >= @sec AND hour < @hour)',
+    'SELECT EXISTS (SELECT 1 FROM usage WHERE bucket_start >= @sec AND bucket_start < @hour) OR EXISTS (SELECT 1 FROM sdk_usage_hourly_keyed WHERE hour >= @sec AND hour < @hour)',
   )
     .pluck(true)
     .get({ sec, hour });

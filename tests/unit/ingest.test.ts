@@ -324,6 +324,31 @@ describe('event ids', () => {
     fresh.close();
   });
 
+  it('number a customer again after the batch that named it first was rolled back', () => {
+    const fresh = openDatabase(tempDir('llmeter-ingest-keys-'));
+    const received = NOW_MS / 1000;
+    const named = (n: number, customerId: string, feature: string): IngestEvent => ({ ...stored(n), customerId, feature });
+    // An outer transaction that fails after the batch: the ids it numbered for zeta and its feature are gone.
+    expect(() =>
+      fresh.transaction(() => {
+        write(fresh, [named(1, 'zeta', 'voice')], received);
+        throw new Error('the outer work failed');
+      })(),
+    ).toThrow('the outer work failed');
+    // Numbered again, these take the ids zeta and voice had: a connection remembering those would file zeta under eta.
+    write(fresh, [named(2, 'eta', 'text')], received);
+    write(fresh, [named(3, 'zeta', 'voice'), named(4, 'zeta', 'voice')], received);
+    expect(fresh.prepare('SELECT customer_id, feature, requests FROM sdk_usage_hourly ORDER BY customer_id').raw().all()).toEqual([
+      ['eta', 'text', 1],
+      ['zeta', 'voice', 2],
+    ]);
+    expect(queryCustomerSeries(fresh, ALL, 10).map((c) => [c.customerId, c.requests])).toEqual([
+      ['eta', 1],
+      ['zeta', 2],
+    ]);
+    fresh.close();
+  });
+
   it('stored before the upgrade to compact ids still recognise a retried batch', () => {
     const dir = tempDir('llmeter-ingest-upgrade-');
     const old = new Database(path.join(dir, DB_FILE));

@@ -8,7 +8,7 @@
 import Database from 'better-sqlite3';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { foldCustomerRollups, pendingCustomerChanges, queryCustomerSeries, queryCustomerTotals } from '../../core/ingest/customers.js';
+import { customerDataKey, foldCustomerRollups, pendingCustomerChanges, queryCustomerSeries, queryCustomerTotals } from '../../core/ingest/customers.js';
 import { writeSdkEvents, syncSdkSpendWithBilling } from '../../core/ingest/store.js';
 import type { IngestEvent } from '../../core/ingest/schema.js';
 import { querySeriesTotals } from '../../core/metrics/snapshot.js';
@@ -362,6 +362,59 @@ describe('usage rollups', () => {
     const db = openDatabase(dir);
     expect(db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
     expectRollupsExact(db, random);
+    db.close();
+  });
+
+  it('keep every SDK hourly row and customer sum through the move to keyed tables (migration 9), and go on from there', () => {
+    const dir = tempDir('llmeter-sdk-keys-migration-');
+    const random = seededRandom(9);
+    const old = new Database(path.join(dir, DB_FILE));
+    const taken = new Set<string>();
+    /** `count` new hourly rows as migration 3's table took them, customers and features of every kind. */
+    const addHours = (count: number): void => {
+      const insert = old.prepare('INSERT INTO sdk_usage_hourly VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, 0, ?, ?, ?, ?, 0)');
+      while (count > 0) {
+        const row = [
+          START + Math.floor(random() * DAYS * 24) * HOUR,
+          (['openai', 'anthropic'] as const)[Math.floor(random() * 2)]!,
+          MODELS[Math.floor(random() * MODELS.length)]!,
+          ['', 'acme', 'globex', 'Ünïcode 客户 🚀'][Math.floor(random() * 4)]!,
+          ['', 'chat', 'search'][Math.floor(random() * 3)]!,
+        ] as const;
+        if (taken.has(row.join('|'))) continue;
+        taken.add(row.join('|'));
+        const requests = 1 + Math.floor(random() * 50);
+        insert.run(...row, requests, Math.floor(random() * 3), requests * 900, requests * 80, BigInt(requests) * 1_234_567n, Math.floor(random() * 2), requests * 700);
+        count--;
+      }
+    };
+    for (const migration of MIGRATIONS.slice(0, 3)) old.exec(migration);
+    addHours(150); // summed into the customer rollups by migration 4
+    for (const migration of MIGRATIONS.slice(3, 8)) old.exec(migration);
+    old.pragma('user_version = 8');
+    addHours(100); // changes pending, logged by migration 5's triggers
+    old.prepare("UPDATE sdk_usage_hourly SET requests = requests + 1, hour = hour + 3600 WHERE customer_id = 'globex' AND hour < ?").run(START + DAY);
+    const allRows = 'SELECT * FROM sdk_usage_hourly ORDER BY hour, provider, model, customer_id, feature';
+    const rowsBefore = old.prepare(allRows).safeIntegers(true).raw(true).all();
+    const keyBefore = old.prepare('SELECT changes + COALESCE((SELECT MAX(rowid) FROM sdk_customers_pending), 0) FROM sdk_customers_folded').pluck().get() as number;
+    expect(keyBefore).toBeGreaterThan(100);
+    old.close();
+
+    const db = openDatabase(dir);
+    expect(db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
+    expect(db.prepare(allRows).safeIntegers(true).raw(true).all()).toEqual(rowsBefore);
+    expect(customerDataKey(db)).toBe(keyBefore);
+    expectRollupsExact(db, random);
+    // SDK batches, and repairs by hand through the view (a new customer and feature, a move, a delete).
+    const seq = { next: 1 };
+    writeSdkEvents(db, sdkEvents(random, 300, seq), { billedProviders: [], nowSec: START });
+    db.prepare("INSERT INTO sdk_usage_hourly VALUES (?, 'openai', 'gpt-4o', 'hooli', 'agent', 3, 0, 30, 0, 0, 3, 999, 0, 9, 0)").run(START + 2 * DAY);
+    db.prepare("UPDATE sdk_usage_hourly SET customer_id = 'hooli', cost_nano = cost_nano + 5 WHERE customer_id = 'acme' AND feature = 'search'").run();
+    db.prepare("DELETE FROM sdk_usage_hourly WHERE customer_id = 'Ünïcode 客户 🚀' AND hour < ?").run(START + 3 * DAY);
+    expect(db.prepare("SELECT COUNT(*) FROM sdk_usage_hourly WHERE customer_id = 'hooli' AND feature = 'agent'").pluck().get()).toBe(1);
+    expect(db.prepare("SELECT COUNT(*) FROM sdk_usage_hourly WHERE customer_id = 'acme' AND feature = 'search'").pluck().get()).toBe(0);
+    expect(db.prepare("SELECT COUNT(*) FROM sdk_usage_hourly WHERE customer_id = 'Ünïcode 客户 🚀' AND hour < ?").pluck().get(START + 3 * DAY)).toBe(0);
+    expectRollupsExactThenFolded(db, random);
     db.close();
   });
 

@@ -632,7 +632,8 @@ describe('rendering ahead of scrapes, over a real server and database', () => {
       old.close();
       const upgraded = openDatabase(dir);
       try {
-        expect(pendingCustomerChanges(upgraded)).toBe(3);
+        // Migration 9 sums the rollups again from the hourly rows, which folds the 3 changes: the key keeps them.
+        expect(pendingCustomerChanges(upgraded)).toBe(0);
         expect(customerDataKey(upgraded)).toBe(3);
         foldCustomerRollups(upgraded);
         expect(customerDataKey(upgraded)).toBe(3);
