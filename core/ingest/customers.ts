@@ -48,9 +48,8 @@ const PENDING_IN_WINDOW = `SELECT ${CUSTOMER_ROLLUP_COLUMNS} FROM sdk_customers_
 /**
  * SQL of rows (CUSTOMER_ROLLUP_COLUMNS) whose sums per customer key (a (provider, model, customer)
  * of `sdk_customer_keys`, migration 9) are the SDK hourly rows of a window, with its named
- * parameters: all time from the totals (migration 4),
- * otherwise full months and days from theirs and the hours at the edges from `sdk_usage_hourly_keyed`
- * (planWindow). Changes not folded yet (sdk_customers_pending, day-sized) are added to the days
+ * parameters: all time from the totals (migration 4), otherwise full months and days from theirs
+ * and the hours at the edges from `sdk_usage_hourly_keyed` (planWindow). Changes not folded yet (sdk_customers_pending, day-sized) are added to the days
  * and months they fall in. A group whose `rows` sum to 0 has no hourly row left in the window.
  * `grouped`: every customer key is one row already (all time, nothing pending).
  */
