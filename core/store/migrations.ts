@@ -615,12 +615,12 @@ export const MIGRATIONS: readonly string[] = [
   INSERT INTO sdk_customers_folded VALUES (0);
   `,
   // 9: SDK tables keyed by integer ids of (provider, model, customer) and of feature: an SDK batch
-  // writes about half as much per event (core/ingest/store.ts)
+  // writes smaller rows and keys (core/ingest/store.ts, core/ingest/sdk-keys.ts)
   `
   -- Every (provider, model, customer) and every feature the SDK tables hold, numbered once. The
   -- hourly rows, the customer rollups and their pending changes refer to them by these ids: keys of
-  -- two or three integers instead of four or five texts, which measured 12.7 -> 6.7 ms of writing per
-  -- SDK batch of 500 events. Ids are never reused nor deleted.
+  -- two or three integers instead of four or five texts, which measured 25-40 % less writing per SDK
+  -- batch of 500 events (bench/README.md, round 8). Ids are never reused nor deleted.
   CREATE TABLE sdk_customer_keys (
     id INTEGER PRIMARY KEY,
     provider TEXT NOT NULL,
