@@ -6,7 +6,6 @@ import type { Db } from '../store/db.js';
 import { querySpendByProvider, type ProviderSpendRow, type UsageFilter } from '../store/rollups.js';
 import { cachedStatement } from '../store/statements.js';
 
-
 const USAGE_SOURCES: readonly UsageSource[] = ['usage', 'cost', 'sdk'];
 
 /** A budget as stored. */

@@ -142,14 +142,21 @@ const notSuperseded = (row: 'NEW' | 'OLD'): string => `${row}.superseded = 0`;
 
 const CUSTOMER_SUMS = ['cost_nano', 'requests', 'input_tokens', 'output_tokens'];
 
+/** Appends to `sdk_customers_pending` a change of one customer rollup group (pendingChangeIn). */
+type PendingChange = (row: 'NEW' | 'OLD', rows: string, value: (column: string) => string) => string;
+
 /**
- * Part of migration 5 (shipped: never edit): appends to `sdk_customers_pending` a change of the
- * customer rollups in the (day, provider, model, customer) group of hourly row `row`: `rows`
- * hourly rows more or fewer, and `value(column)` for each summed column.
+ * Part of migrations 5 and 9 (shipped: never edit): appends to `sdk_customers_pending` a change of
+ * the customer rollups in the (day, `groupColumns`) group of hourly row `row`: `rows` hourly rows
+ * more or fewer, and `value(column)` for each summed column.
  */
-function pendingCustomerChange(row: 'NEW' | 'OLD', rows: string, value: (column: string) => string): string {
-  return `INSERT INTO sdk_customers_pending VALUES (${row}.hour - ${row}.hour % 86400, ${row}.provider, ${row}.model, ${row}.customer_id, ${rows}, ${CUSTOMER_SUMS.map(value).join(', ')});`;
+function pendingChangeIn(groupColumns: readonly string[]): PendingChange {
+  return (row, rows, value) =>
+    `INSERT INTO sdk_customers_pending VALUES (${row}.hour - ${row}.hour % 86400, ${groupColumns.map((column) => `${row}.${column}`).join(', ')}, ${rows}, ${CUSTOMER_SUMS.map(value).join(', ')});`;
 }
+
+/** Part of migration 5 (shipped: never edit): a change of the (day, provider, model, customer) group. */
+const pendingCustomerChange = pendingChangeIn(['provider', 'model', 'customer_id']);
 
 /**
  * Part of migrations 5 and 9 (shipped: never edit): the triggers that log every change of the SDK
@@ -157,7 +164,7 @@ function pendingCustomerChange(row: 'NEW' | 'OLD', rows: string, value: (column:
  * an insert, a delete, an update within a rollup group (`sameGroup`) of what they sum
  * (`inputsChanged`), and an update that moves a row to another group.
  */
-function pendingLogTriggers(table: string, change: typeof pendingCustomerChange, sameGroup: string, inputsChanged: string): string {
+function pendingLogTriggers(table: string, change: PendingChange, sameGroup: string, inputsChanged: string): string {
   return `CREATE TRIGGER sdk_customers_pending_insert AFTER INSERT ON ${table}
   BEGIN ${change('NEW', '1', (column) => `NEW.${column}`)} END;
   CREATE TRIGGER sdk_customers_pending_delete AFTER DELETE ON ${table}
@@ -191,14 +198,8 @@ const addSdkKeys = (row: 'NEW' | 'OLD'): string => `
 /** Part of migration 9 (shipped: never edit): the keyed hourly row of view row OLD. */
 const KEYED_ROW_OF_OLD = `hour = OLD.hour AND customer_key = ${customerKeyOf('OLD')} AND feature_key = ${featureKeyOf('OLD')}`;
 
-/**
- * Part of migration 9 (shipped: never edit): appends to `sdk_customers_pending` a change of the
- * customer rollups in the (day, customer key) group of keyed hourly row `row`, as
- * pendingCustomerChange did by (provider, model, customer).
- */
-function pendingCustomerKeyChange(row: 'NEW' | 'OLD', rows: string, value: (column: string) => string): string {
-  return `INSERT INTO sdk_customers_pending VALUES (${row}.hour - ${row}.hour % 86400, ${row}.customer_key, ${rows}, ${CUSTOMER_SUMS.map(value).join(', ')});`;
-}
+/** Part of migration 9 (shipped: never edit): a change of the (day, customer key) group of a keyed hourly row. */
+const pendingCustomerKeyChange = pendingChangeIn(['customer_key']);
 
 /** Part of migration 9 (shipped: never edit): an update of a keyed hourly row kept it in its customer rollup group. */
 const SAME_CUSTOMER_KEY_GROUP = '(OLD.hour - OLD.hour % 86400 = NEW.hour - NEW.hour % 86400 AND OLD.customer_key = NEW.customer_key)';

@@ -396,7 +396,7 @@ describe('usage rollups', () => {
     old.prepare("UPDATE sdk_usage_hourly SET requests = requests + 1, hour = hour + 3600 WHERE customer_id = 'globex' AND hour < ?").run(START + DAY);
     const allRows = 'SELECT * FROM sdk_usage_hourly ORDER BY hour, provider, model, customer_id, feature';
     const rowsBefore = old.prepare(allRows).safeIntegers(true).raw(true).all();
-    const keyBefore = old.prepare('SELECT changes + COALESCE((SELECT MAX(rowid) FROM sdk_customers_pending), 0) FROM sdk_customers_folded').pluck().get() as number;
+    const keyBefore = customerDataKey(old);
     expect(keyBefore).toBeGreaterThan(100);
     old.close();
 
