@@ -176,16 +176,28 @@ export function createMetricsEndpoint(
     return cache.get(JSON.stringify([windowKey, query.openMetrics, Math.floor(nowMs / DAY_MS)]), render, maxAgeMs);
   };
 
+  const enqueue = (entry: RecentQuery): void => {
+    queue.add(entry);
+    // Later in this turn, so that pump chooses among all the queries one write made due.
+    setImmediate(pump).unref();
+  };
   const schedule = (entry: RecentQuery, atMs: number): void => {
-    if (closed || (entry.timer && entry.dueAt <= atMs)) return;
+    if (closed) return;
+    const nowMs = now();
+    // Due now: queued in this call, not by a timer each (timers set across a millisecond fire in separate turns, and the first would render alone).
+    if (atMs <= nowMs) {
+      if (entry.timer) clearTimeout(entry.timer);
+      entry.timer = null;
+      enqueue(entry);
+      return;
+    }
+    if (entry.timer && entry.dueAt <= atMs) return;
     if (entry.timer) clearTimeout(entry.timer);
     entry.dueAt = atMs;
     entry.timer = setTimeout(() => {
       entry.timer = null;
-      queue.add(entry);
-      // After the other timers due now, so that pump chooses among all the queries of one write.
-      setImmediate(pump).unref();
-    }, Math.max(0, atMs - now())).unref();
+      enqueue(entry);
+    }, atMs - nowMs).unref();
   };
   const pump = (): void => {
     if (pumping || closed) return;
