@@ -4,12 +4,41 @@ import { cachedStatement } from '../store/statements.js';
 /** The ids a connection keeps in memory at most; past it they are looked up again (a few µs each). */
 const MAX_KNOWN_KEYS = 100_000;
 
-interface KnownKeys {
-  customers: Map<string, number>;
+/**
+ * Ids by provider, then model, then customer. Nested maps of the strings as the batch's JSON gave
+ * them: a lookup hashes no key string built for it (one per event, measured ~1 ms a batch of 500).
+ */
+type CustomerIds = Map<string, Map<string, Map<string, number>>>;
+
+interface KeyIds {
+  customers: CustomerIds;
   features: Map<string, number>;
+  /** How many ids the maps hold. */
+  size: number;
 }
 
-const knownKeys = new WeakMap<Db, KnownKeys>();
+const knownKeys = new WeakMap<Db, KeyIds>();
+
+const noKeyIds = (): KeyIds => ({ customers: new Map(), features: new Map(), size: 0 });
+
+/** `map`'s value at `key`, which `make` creates there if it has none. */
+export function childOf<K, V>(map: { get(key: K): V | undefined; set(key: K, value: V): unknown }, key: K, make: () => V): V {
+  let value = map.get(key);
+  if (value === undefined) map.set(key, (value = make()));
+  return value;
+}
+
+const customerIdIn = (ids: KeyIds, provider: string, model: string, customerId: string): number | undefined => ids.customers.get(provider)?.get(model)?.get(customerId);
+
+function addCustomerId(ids: KeyIds, provider: string, model: string, customerId: string, id: number): void {
+  childOf(childOf(ids.customers, provider, () => new Map()), model, () => new Map()).set(customerId, id);
+  ids.size++;
+}
+
+function addFeatureId(ids: KeyIds, feature: string, id: number): void {
+  ids.features.set(feature, id);
+  ids.size++;
+}
 
 /** The ids of one transaction's SDK keys (see sdkKeyLookup). */
 export interface SdkKeyLookup {
@@ -28,34 +57,32 @@ export interface SdkKeyLookup {
  * numbered ids that are not in the database, which is why `keep` comes after the commit.
  */
 export function sdkKeyLookup(db: Db): SdkKeyLookup {
-  let known = knownKeys.get(db);
-  if (!known) knownKeys.set(db, (known = { customers: new Map(), features: new Map() }));
-  const found: KnownKeys = { customers: new Map(), features: new Map() };
-  const idOf = (kind: keyof KnownKeys, key: string, find: () => unknown, add: () => unknown): number => {
-    let id = known[kind].get(key) ?? found[kind].get(key);
-    if (id === undefined) found[kind].set(key, (id = (find() ?? add()) as number));
-    return id;
-  };
+  const known = childOf(knownKeys, db, noKeyIds);
+  // Ids first read or numbered in this transaction.
+  const found = noKeyIds();
   return {
-    customer: (provider, model, customerId) =>
-      idOf(
-        'customers',
-        `${provider}\u0000${model}\u0000${customerId}`,
-        () => cachedStatement(db, 'SELECT id FROM sdk_customer_keys WHERE provider = ? AND model = ? AND customer_id = ?').pluck().get(provider, model, customerId),
-        () => cachedStatement(db, 'INSERT INTO sdk_customer_keys (provider, model, customer_id) VALUES (?, ?, ?) RETURNING id').pluck().get(provider, model, customerId),
-      ),
-    feature: (feature) =>
-      idOf(
-        'features',
-        feature,
-        () => cachedStatement(db, 'SELECT id FROM sdk_features WHERE feature = ?').pluck().get(feature),
-        () => cachedStatement(db, 'INSERT INTO sdk_features (feature) VALUES (?) RETURNING id').pluck().get(feature),
-      ),
+    customer(provider, model, customerId) {
+      let id = customerIdIn(known, provider, model, customerId) ?? customerIdIn(found, provider, model, customerId);
+      if (id !== undefined) return id;
+      id = (cachedStatement(db, 'SELECT id FROM sdk_customer_keys WHERE provider = ? AND model = ? AND customer_id = ?').pluck().get(provider, model, customerId) ??
+        cachedStatement(db, 'INSERT INTO sdk_customer_keys (provider, model, customer_id) VALUES (?, ?, ?) RETURNING id').pluck().get(provider, model, customerId)) as number;
+      addCustomerId(found, provider, model, customerId, id);
+      return id;
+    },
+    feature(feature) {
+      let id = known.features.get(feature) ?? found.features.get(feature);
+      if (id !== undefined) return id;
+      id = (cachedStatement(db, 'SELECT id FROM sdk_features WHERE feature = ?').pluck().get(feature) ??
+        cachedStatement(db, 'INSERT INTO sdk_features (feature) VALUES (?) RETURNING id').pluck().get(feature)) as number;
+      addFeatureId(found, feature, id);
+      return id;
+    },
     keep() {
-      for (const kind of ['customers', 'features'] as const) {
-        if (known[kind].size + found[kind].size > MAX_KNOWN_KEYS) known[kind].clear();
-        for (const [key, id] of found[kind]) known[kind].set(key, id);
+      if (known.size + found.size > MAX_KNOWN_KEYS) Object.assign(known, noKeyIds());
+      for (const [provider, models] of found.customers) {
+        for (const [model, customers] of models) for (const [customerId, id] of customers) addCustomerId(known, provider, model, customerId, id);
       }
+      for (const [feature, id] of found.features) addFeatureId(known, feature, id);
     },
   };
 }

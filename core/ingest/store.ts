@@ -4,7 +4,7 @@ import { createCostEstimator } from '../pricing/estimate.js';
 import type { Db } from '../store/db.js';
 import { cachedStatement } from '../store/statements.js';
 import { CUSTOMER_FOLD_THRESHOLD, foldCustomerRollups, pendingCustomerChanges } from './customers.js';
-import { sdkKeyLookup } from './sdk-keys.js';
+import { childOf, sdkKeyLookup } from './sdk-keys.js';
 import type { IngestEvent } from './schema.js';
 
 const HOUR = 3_600;
@@ -47,21 +47,26 @@ interface ModelHour {
 
 /** The new events of one (hour, provider, model, customer, feature), summed as the hourly tables add them. */
 interface CustomerHour extends ModelHour {
-  customerId: string;
-  feature: string;
+  customerKey: number;
+  featureKey: number;
   failed: number;
   latencyMs: number;
 }
 
-/** Adds a new event, priced `price` (null: unpriced), to its customer hour, which it creates on the hour's first event. */
-function addToCustomerHour(groups: Map<string, CustomerHour>, event: IngestEvent, price: bigint | null): void {
+/** Customer hours by hour, customer key and feature key (integer keys: no key string per event). */
+type CustomerHours = Map<number, Map<number, Map<number, CustomerHour>>>;
+
+/**
+ * Adds a new event, priced `price` (null: unpriced), to its customer hour (`customerKey` and
+ * `featureKey` its ids, sdkKeyLookup), which it creates on the hour's first event.
+ */
+function addToCustomerHour(groups: CustomerHours, event: IngestEvent, price: bigint | null, customerKey: number, featureKey: number): void {
   const hour = event.occurredAt - (event.occurredAt % HOUR);
-  const key = `${hour}\u0000${event.provider}\u0000${event.model}\u0000${event.customerId}\u0000${event.feature}`;
-  let group = groups.get(key);
-  if (!group) {
-    group = { hour, provider: event.provider, model: event.model, customerId: event.customerId, feature: event.feature, requests: 0, failed: 0, inputTokens: 0, cachedInputTokens: 0, cacheWriteTokens: 0, outputTokens: 0, costNano: 0n, unpriced: 0, latencyMs: 0 };
-    groups.set(key, group);
-  }
+  const group = childOf(
+    childOf(childOf(groups, hour, () => new Map()), customerKey, () => new Map()),
+    featureKey,
+    (): CustomerHour => ({ hour, provider: event.provider, model: event.model, customerKey, featureKey, requests: 0, failed: 0, inputTokens: 0, cachedInputTokens: 0, cacheWriteTokens: 0, outputTokens: 0, costNano: 0n, unpriced: 0, latencyMs: 0 }),
+  );
   group.requests++;
   if (event.status < 200 || event.status >= 300) group.failed++;
   group.inputTokens += event.inputTokens;
@@ -71,6 +76,11 @@ function addToCustomerHour(groups: Map<string, CustomerHour>, event: IngestEvent
   if (price === null) group.unpriced++;
   else group.costNano += price;
   group.latencyMs += event.latencyMs;
+}
+
+/** Every customer hour of `groups`. */
+function* eachCustomerHour(groups: CustomerHours): Iterable<CustomerHour> {
+  for (const customers of groups.values()) for (const features of customers.values()) yield* features.values();
 }
 
 /** The customer hours summed per (hour, provider, model). */
@@ -178,7 +188,7 @@ export function writeSdkBatches(db: Db, batches: ReadonlyArray<readonly IngestEv
   const results = db.transaction(() => {
     // Ids past the retention leave as new ones come (an index seek that finds nothing, mostly).
     cachedStatement(db, PRUNE_EVENT_IDS_SQL).run(nowSec - EVENT_ID_RETENTION_DAYS * DAY);
-    const customerHours = new Map<string, CustomerHour>();
+    const customerHours: CustomerHours = new Map();
     const counts = batches.map((events, batch) => {
       const eventPrices = prices[batch]!;
       const isNew = storeEventIds(db, events, nowSec);
@@ -186,17 +196,18 @@ export function writeSdkBatches(db: Db, batches: ReadonlyArray<readonly IngestEv
       for (let i = 0; i < events.length; i++) {
         if (isNew !== ALL_NEW && !isNew[i]) continue;
         inserted++;
-        addToCustomerHour(customerHours, events[i]!, eventPrices[i] as bigint | null);
+        const event = events[i]!;
+        addToCustomerHour(customerHours, event, eventPrices[i] as bigint | null, keys.customer(event.provider, event.model, event.customerId), keys.feature(event.feature));
       }
       return { received: events.length, inserted, duplicates: events.length - inserted };
     });
     const addToCustomerHourRow = cachedStatement(db, ADD_TO_CUSTOMER_HOUR_SQL);
-    for (const group of customerHours.values()) {
-      addToCustomerHourRow.run(group.hour, keys.customer(group.provider, group.model, group.customerId), keys.feature(group.feature), group.requests, group.failed, group.inputTokens, group.cachedInputTokens, group.cacheWriteTokens, group.outputTokens, group.costNano, group.unpriced, group.latencyMs, nowSec);
+    for (const group of eachCustomerHour(customerHours)) {
+      addToCustomerHourRow.run(group.hour, group.customerKey, group.featureKey, group.requests, group.failed, group.inputTokens, group.cachedInputTokens, group.cacheWriteTokens, group.outputTokens, group.costNano, group.unpriced, group.latencyMs, nowSec);
     }
     const cutoffs = new Map<ProviderId, number>();
     const addToUsage = cachedStatement(db, ADD_TO_USAGE_SQL);
-    for (const group of modelHours(customerHours.values())) {
+    for (const group of modelHours(eachCustomerHour(customerHours))) {
       let cutoff = cutoffs.get(group.provider);
       if (cutoff === undefined) cutoffs.set(group.provider, (cutoff = billedBefore(db, group.provider, options.billedProviders)));
       addToUsage.run(group.provider, group.hour, group.hour + HOUR, group.model, group.requests, group.inputTokens, group.cachedInputTokens, group.cacheWriteTokens, group.outputTokens, group.costNano, group.hour < cutoff ? 1 : 0, group.unpriced > 0 ? 1 : 0, nowSec);

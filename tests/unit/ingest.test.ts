@@ -183,19 +183,22 @@ describe('ingest storage', () => {
       event(3, { timestamp: '2026-11-18T11:00:00Z', status: 429, inputTokens: 0, cachedInputTokens: 0, outputTokens: 0 }),
       event(4, { provider: 'anthropic', model: 'claude-sonnet-4-5', cacheWriteTokens: 300, customerId: 'globex' }),
       event(5, { model: 'my-own-finetune', customerId: 'globex' }),
+      // The same customer, model and hour as the first two, another feature: a row of its own.
+      event(6, { feature: 'chat' }),
     ];
     expect((await post({ events })).status).toBe(200);
     const hourly = db.prepare('SELECT hour, provider, model, customer_id, feature, requests, failed_requests, input_tokens, cost_nano, unpriced_requests, latency_ms_total FROM sdk_usage_hourly ORDER BY hour, provider, model, customer_id, feature').safeIntegers(true).all();
     const at = (iso: string): bigint => BigInt(Date.parse(iso) / 1000);
     expect(hourly).toEqual([
       { hour: at('2026-11-18T10:00:00Z'), provider: 'anthropic', model: 'claude-sonnet-4-5', customer_id: 'globex', feature: '', requests: 1n, failed_requests: 0n, input_tokens: 4000n, cost_nano: price(events[3]!), unpriced_requests: 0n, latency_ms_total: 800n },
+      { hour: at('2026-11-18T10:00:00Z'), provider: 'openai', model: 'gpt-4o-mini', customer_id: 'acme', feature: 'chat', requests: 1n, failed_requests: 0n, input_tokens: 6000n, cost_nano: price(events[5]!), unpriced_requests: 0n, latency_ms_total: 800n },
       { hour: at('2026-11-18T10:00:00Z'), provider: 'openai', model: 'gpt-4o-mini', customer_id: 'acme', feature: 'search', requests: 2n, failed_requests: 0n, input_tokens: 3000n, cost_nano: price(events[0]!) + price(events[1]!), unpriced_requests: 0n, latency_ms_total: 1600n },
       { hour: at('2026-11-18T10:00:00Z'), provider: 'openai', model: 'my-own-finetune', customer_id: 'globex', feature: '', requests: 1n, failed_requests: 0n, input_tokens: 5000n, cost_nano: 0n, unpriced_requests: 1n, latency_ms_total: 800n },
       { hour: at('2026-11-18T11:00:00Z'), provider: 'openai', model: 'gpt-4o-mini', customer_id: 'acme', feature: '', requests: 1n, failed_requests: 1n, input_tokens: 0n, cost_nano: 0n, unpriced_requests: 0n, latency_ms_total: 800n },
     ]);
     const usage = db.prepare("SELECT bucket_start, bucket_width, model, requests, cost_kind, unpriced FROM usage WHERE source = 'sdk' AND provider = 'openai' ORDER BY bucket_start, model").all();
     expect(usage).toEqual([
-      { bucket_start: Number(at('2026-11-18T10:00:00Z')), bucket_width: '1h', model: 'gpt-4o-mini', requests: 2, cost_kind: 'estimated', unpriced: 0 },
+      { bucket_start: Number(at('2026-11-18T10:00:00Z')), bucket_width: '1h', model: 'gpt-4o-mini', requests: 3, cost_kind: 'estimated', unpriced: 0 },
       { bucket_start: Number(at('2026-11-18T10:00:00Z')), bucket_width: '1h', model: 'my-own-finetune', requests: 1, cost_kind: 'estimated', unpriced: 1 },
       { bucket_start: Number(at('2026-11-18T11:00:00Z')), bucket_width: '1h', model: 'gpt-4o-mini', requests: 1, cost_kind: 'estimated', unpriced: 0 },
     ]);
