@@ -1,0 +1,64 @@
+/**
+ * `node bench/data/dist/bench/write-ab.js <build A> <build B> [groups]`: the SDK write path of two
+ * builds (folders compiled with `tsc -p bench/tsconfig.json --outDir …`), side by side in one
+ * process. Each writes groups of 4 batches of 500 events (the ingest suite's bodies) into its own
+ * copy of the 1M dataset through `writeSdkBatches`, and they take turns group by group, so a slow
+ * spell of the machine slows both alike. Prints each build's wall and CPU milliseconds per batch.
+ * Over HTTP one build's runs spread more than a change of 5-10 % (bench/README.md, round 9);
+ * running the same build twice shows the harness's own bias.
+ */
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { ensureDataset, workCopy } from './datasets.js';
+import { batchBody } from './suites/ingest.js';
+import type { Db } from '../core/store/db.js';
+import type { IngestEvent } from '../core/ingest/schema.js';
+import type { IngestResult } from '../sdk/wire.js';
+
+const GROUP = 4;
+const BATCH = 500;
+
+interface Side {
+  build: string;
+  db: Db;
+  parse(raw: Buffer, nowMs: number): IngestEvent[];
+  write(db: Db, batches: IngestEvent[][], options: { billedProviders: []; nowSec: number }): IngestResult[];
+  wallMs: number;
+  cpuMs: number;
+}
+
+/** Loads the store, schema and ingest modules of the build compiled to `build`, on a copy of `datasetDir`. */
+async function loadSide(build: string, datasetDir: string, index: number): Promise<Side> {
+  const load = (module: string) => import(pathToFileURL(path.resolve(build, module)).href);
+  const [{ openDatabase }, { parseIngestBody }, { writeSdkBatches }] = await Promise.all([load('core/store/db.js'), load('core/ingest/schema.js'), load('core/ingest/store.js')]);
+  return { build, db: openDatabase(workCopy(datasetDir, `write-ab-${index}`)), parse: parseIngestBody, write: writeSdkBatches, wallMs: 0, cpuMs: 0 };
+}
+
+async function main(): Promise<void> {
+  const [buildA, buildB, groupsArg] = process.argv.slice(2);
+  if (!buildA || !buildB) throw new Error('usage: write-ab.js <build A> <build B> [groups, default 150]');
+  const groups = Number(groupsArg ?? 150);
+  const { dir } = ensureDataset('1m', console.log);
+  const sides = [await loadSide(buildA, dir, 0), await loadSide(buildB, dir, 1)];
+  const nowMs = Date.now();
+  const nowSec = Math.floor(nowMs / 1000);
+  for (let group = 0; group < groups; group++) {
+    const bodies = Array.from({ length: GROUP }, () => batchBody(BATCH, nowMs));
+    // Either side first in turn: whichever writes second finds the machine's caches warmer.
+    for (const side of group % 2 === 0 ? sides : [...sides].reverse()) {
+      const batches = bodies.map((body) => side.parse(body, nowMs));
+      const wallStart = performance.now();
+      const cpuStart = process.cpuUsage();
+      side.write(side.db, batches, { billedProviders: [], nowSec });
+      const cpu = process.cpuUsage(cpuStart);
+      side.wallMs += performance.now() - wallStart;
+      side.cpuMs += (cpu.user + cpu.system) / 1000;
+    }
+  }
+  for (const side of sides) {
+    side.db.close();
+    console.log(`${side.build}: ${(side.wallMs / groups / GROUP).toFixed(2)} ms a batch of ${BATCH} (wall), ${(side.cpuMs / groups / GROUP).toFixed(2)} ms CPU`);
+  }
+}
+
+await main();
