@@ -30,6 +30,7 @@ import { createHttpClient, type HttpClient } from './providers/http.js';
 import { ADAPTERS } from './providers/registry.js';
 import { openSettingsStore } from './settings/store.js';
 import { dataChangeToken } from './store/change-token.js';
+import { createBurstCheckpointer } from './store/checkpointer.js';
 import { openDatabase, type Db } from './store/db.js';
 import { getSyncState, listSyncStates } from './store/sync-state.js';
 import { windowSelectionKey } from './store/window-key.js';
@@ -150,6 +151,8 @@ export async function startCore(deps: CoreDeps, extraRoutes: (core: Pick<CoreApp
   settingsStore.onChange(() => settingsRevision++);
   const notifier = deps.alerts?.notifier ?? headlessNotifier(deps.log, () => alertSettings().webhookUrl);
   const budgetAlerts = createBudgetAlerter({ db, notifier, log: deps.log, now, settings: alertSettings });
+  // SDK bursts: the database is checkpointed on another thread while they last.
+  const checkpointer = createBurstCheckpointer(db, deps.log);
   const afterIngest = scheduleAfterIngest({
     db,
     evaluateBudgets: () => void budgetAlerts.evaluate(),
@@ -242,6 +245,7 @@ export async function startCore(deps: CoreDeps, extraRoutes: (core: Pick<CoreApp
           billedProviders: configured,
           now,
           onIngested: () => {
+            checkpointer.busy();
             afterIngest.request();
             dataChanged('ingest');
           },
@@ -281,6 +285,7 @@ export async function startCore(deps: CoreDeps, extraRoutes: (core: Pick<CoreApp
       metrics.close();
       await scheduler.stop();
       await server.close();
+      await checkpointer.close();
       db.close();
     },
   };

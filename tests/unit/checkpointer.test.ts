@@ -1,0 +1,132 @@
+/**
+ * The checkpoint thread of SDK bursts (core/store/checkpointer.ts, core/store/checkpoint-worker.ts).
+ * The thread runs the compiled build (dist/, which `npm test` builds before the suite): the
+ * TypeScript sources have no compiled worker to start, which is the fallback this file checks too.
+ */
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import Database from 'better-sqlite3';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type * as CheckpointerModule from '../../core/store/checkpointer.js';
+import { createBurstCheckpointer as fromSources } from '../../core/store/checkpointer.js';
+import type { Logger } from '../../core/log.js';
+import { DB_FILE, openDatabase, type Db } from '../../core/store/db.js';
+import { tempDir } from '../support/temp.js';
+
+const COMPILED = path.resolve('dist/core/store/checkpointer.js');
+let compiled: typeof CheckpointerModule;
+beforeAll(async () => {
+  if (!existsSync(COMPILED)) throw new Error(`${COMPILED} is missing: run npm run build (npm test does) before this suite`);
+  compiled = (await import(pathToFileURL(COMPILED).href)) as typeof CheckpointerModule;
+});
+
+/** A logger that keeps its warnings. */
+function recordingLogger(): Logger & { warnings: string[] } {
+  const warnings: string[] = [];
+  return { warnings, debug() {}, info() {}, warn: (message) => void warnings.push(message), error: (message) => void warnings.push(message) };
+}
+
+async function until(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!condition()) {
+    if (performance.now() > deadline) throw new Error('timed out');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The rows of table `t` in the database file alone, as checkpoints left it (a copy without its WAL). */
+function rowsInDatabaseFile(dir: string): number {
+  const copy = path.join(tempDir('llmeter-checkpoint-copy-'), DB_FILE);
+  copyFileSync(path.join(dir, DB_FILE), copy);
+  const db = new Database(copy, { readonly: false });
+  try {
+    return db.prepare('SELECT COUNT(*) FROM t').pluck().get() as number;
+  } finally {
+    db.close();
+  }
+}
+
+/** A database with table `t` in its file, whose connection leaves checkpoints to the test. */
+function databaseWithTable(): { dir: string; db: Db; add(rows: number): void } {
+  const dir = tempDir('llmeter-checkpointer-');
+  const db = openDatabase(dir);
+  db.exec('CREATE TABLE t (x INTEGER)');
+  db.pragma('wal_checkpoint(TRUNCATE)');
+  // The thread's work alone: the connection's own auto-checkpoint stays out of these tests.
+  db.pragma('wal_autocheckpoint = 0');
+  const insert = db.prepare('INSERT INTO t VALUES (?)');
+  return { dir, db, add: (rows) => db.transaction(() => { for (let i = 0; i < rows; i++) insert.run(i); })() };
+}
+
+describe('the checkpoint thread of SDK bursts', () => {
+  it('copies what the app commits into the database file while batches come, and stops after they stop', async () => {
+    const { dir, db, add } = databaseWithTable();
+    const log = recordingLogger();
+    const checkpointer = compiled.createBurstCheckpointer(db, log, { intervalMs: 50, idleMs: 500 });
+    expect(checkpointer.running()).toBe(false);
+    checkpointer.busy();
+    await until(() => checkpointer.running());
+    for (let batch = 1; batch <= 3; batch++) {
+      add(1_000);
+      checkpointer.busy();
+      await until(() => rowsInDatabaseFile(dir) === batch * 1_000);
+    }
+    // No batch for the idle time: the thread is gone, and commits stay in the WAL.
+    await until(() => !checkpointer.running());
+    add(10);
+    await pause(200);
+    expect(rowsInDatabaseFile(dir)).toBe(3_000);
+    // The next batch starts it again.
+    checkpointer.busy();
+    await until(() => rowsInDatabaseFile(dir) === 3_010);
+    await checkpointer.close();
+    expect(checkpointer.running()).toBe(false);
+    // Closed for good: a batch after close starts nothing.
+    add(5);
+    checkpointer.busy();
+    await pause(200);
+    expect(rowsInDatabaseFile(dir)).toBe(3_010);
+    expect(log.warnings).toEqual([]);
+    db.close();
+  });
+
+  it('where no compiled thread exists (the TypeScript sources), leaves checkpoints to the app, quietly', async () => {
+    const { dir, db, add } = databaseWithTable();
+    const log = recordingLogger();
+    const checkpointer = fromSources(db, log, { intervalMs: 20, idleMs: 500 });
+    checkpointer.busy();
+    add(100);
+    checkpointer.busy();
+    await pause(300);
+    expect(checkpointer.running()).toBe(false);
+    expect(rowsInDatabaseFile(dir)).toBe(0);
+    expect(log.warnings).toEqual([]);
+    await checkpointer.close();
+    db.close();
+  });
+
+  it('keeps the process alive until the thread has stopped, so what follows close still runs', () => {
+    const { dir, db } = databaseWithTable();
+    db.close();
+    // Nothing else holds the event loop in this process: an unheld thread would let it end inside close().
+    const script = `
+      const { openDatabase } = await import(${JSON.stringify(pathToFileURL(path.resolve('dist/core/store/db.js')).href)});
+      const { createBurstCheckpointer } = await import(${JSON.stringify(pathToFileURL(COMPILED).href)});
+      const db = openDatabase(${JSON.stringify(dir)});
+      const checkpointer = createBurstCheckpointer(db, { debug() {}, info() {}, warn: console.error, error: console.error });
+      checkpointer.busy();
+      while (!checkpointer.running()) await new Promise((resolve) => setTimeout(resolve, 10));
+      await checkpointer.close();
+      db.close();
+      console.log('closed');`;
+    // A file, not --eval: a thread inherits the process's flags, and --input-type is refused for a file.
+    const file = path.join(dir, 'close.mjs');
+    writeFileSync(file, script);
+    const child = spawnSync(process.execPath, [file], { encoding: 'utf8', timeout: 20_000 });
+    expect(child.stderr).toBe('');
+    expect(child.stdout.trim()).toBe('closed');
+  });
+});
