@@ -44,7 +44,13 @@ export interface BurstCheckpointer {
  * the last, so an idle app has no extra thread or memory; one that cannot start (no compiled worker
  * file, as when tests run the TypeScript) is not tried again, and the app checkpoints as before.
  */
-export function createBurstCheckpointer(db: Db, log: Logger, timing = { intervalMs: CHECKPOINT_INTERVAL_MS, idleMs: CHECKPOINTER_IDLE_MS }): BurstCheckpointer {
+export function createBurstCheckpointer(
+  db: Db,
+  log: Logger,
+  timing = { intervalMs: CHECKPOINT_INTERVAL_MS, idleMs: CHECKPOINTER_IDLE_MS },
+  // The thread's module; tests give one that fails on cue.
+  workerFile: URL = new URL('./checkpoint-worker.js', import.meta.url),
+): BurstCheckpointer {
   let worker: Worker | null = null;
   let ready = false;
   let idle: NodeJS.Timeout | null = null;
@@ -79,7 +85,7 @@ export function createBurstCheckpointer(db: Db, log: Logger, timing = { interval
     const data: CheckpointerData = { file: db.name, nativeBinding: nativeBindingFile(), intervalMs: timing.intervalMs };
     let started: Worker;
     try {
-      started = new Worker(new URL('./checkpoint-worker.js', import.meta.url), { workerData: data });
+      started = new Worker(workerFile, { workerData: data });
     } catch {
       unavailable = true;
       return;

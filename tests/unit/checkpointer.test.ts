@@ -115,6 +115,27 @@ describe('the checkpoint thread of SDK bursts', () => {
     db.close();
   });
 
+  it('reports a thread that fails after starting, once, and starts it again with the next batch', async () => {
+    const { dir, db } = databaseWithTable();
+    // A stand-in thread: ready at once, then failing as the real one does when a checkpoint throws.
+    const failing = path.join(dir, 'failing-worker.mjs');
+    writeFileSync(failing, `
+      import { parentPort } from 'node:worker_threads';
+      parentPort.postMessage('ready');
+      setTimeout(() => { parentPort.postMessage({ error: 'disk I/O error' }); parentPort.close(); }, 100);`);
+    const log = recordingLogger();
+    const checkpointer = compiled.createBurstCheckpointer(db, log, { intervalMs: 50, idleMs: 5_000 }, pathToFileURL(failing));
+    checkpointer.busy();
+    await until(() => checkpointer.running());
+    await until(() => !checkpointer.running());
+    expect(log.warnings).toEqual([expect.stringContaining('checkpoint thread stopped')]);
+    checkpointer.busy();
+    await until(() => checkpointer.running());
+    await until(() => log.warnings.length === 2);
+    await checkpointer.close();
+    db.close();
+  });
+
   it('keeps the process alive until the thread has stopped, so what follows close still runs', () => {
     const { dir, db } = databaseWithTable();
     db.close();
