@@ -57,12 +57,16 @@ export function createBurstCheckpointer(
   let closed = false;
   let unavailable = db.memory;
 
-  const stop = async (): Promise<void> => {
+  /** Forgets the thread: the app checkpoints alone until the next batch starts one. */
+  const release = (): void => {
     if (idle) clearTimeout(idle);
     idle = null;
-    const stopping = worker;
     worker = null;
     ready = false;
+  };
+  const stop = async (): Promise<void> => {
+    const stopping = worker;
+    release();
     if (!stopping) return;
     await new Promise<void>((resolve) => {
       // A timer that holds the process: awaiting the unref'd thread alone would let it end before what follows close (the app closes the database).
@@ -79,7 +83,8 @@ export function createBurstCheckpointer(
     if (ready) log.warn('The database checkpoint thread stopped; the app checkpoints in its own writes, as it does when idle, and tries the thread again with the next SDK batches', { cause });
     // A thread that never became ready is not tried again: it fails the same way each time.
     else unavailable = true;
-    void stop();
+    // It is exiting (or gone) on its own: asking it to stop would wait for an exit that may have been.
+    release();
   };
   const start = (): void => {
     const data: CheckpointerData = { file: db.name, nativeBinding: nativeBindingFile(), intervalMs: timing.intervalMs };

@@ -14,6 +14,7 @@ import { createBurstCheckpointer as fromSources } from '../../core/store/checkpo
 import type { Logger } from '../../core/log.js';
 import { DB_FILE, openDatabase, type Db } from '../../core/store/db.js';
 import { tempDir } from '../support/temp.js';
+import { pause, until } from '../support/wait.js';
 
 const COMPILED = path.resolve('dist/core/store/checkpointer.js');
 let compiled: typeof CheckpointerModule;
@@ -28,14 +29,6 @@ function recordingLogger(): Logger & { warnings: string[] } {
   return { warnings, debug() {}, info() {}, warn: (message) => void warnings.push(message), error: (message) => void warnings.push(message) };
 }
 
-async function until(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!condition()) {
-    if (performance.now() > deadline) throw new Error('timed out');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * The rows of table `t` in the database file alone, as checkpoints left it (a copy without its WAL),
@@ -74,20 +67,20 @@ describe('the checkpoint thread of SDK bursts', () => {
     const checkpointer = compiled.createBurstCheckpointer(db, log, { intervalMs: 50, idleMs: 500 });
     expect(checkpointer.running()).toBe(false);
     checkpointer.busy();
-    await until(() => checkpointer.running());
+    await until(() => checkpointer.running(), 5_000);
     for (let batch = 1; batch <= 3; batch++) {
       add(1_000);
       checkpointer.busy();
-      await until(() => rowsInDatabaseFile(dir) === batch * 1_000);
+      await until(() => rowsInDatabaseFile(dir) === batch * 1_000, 5_000);
     }
     // No batch for the idle time: the thread is gone, and commits stay in the WAL.
-    await until(() => !checkpointer.running());
+    await until(() => !checkpointer.running(), 5_000);
     add(10);
     await pause(200);
     expect(rowsInDatabaseFile(dir)).toBe(3_000);
     // The next batch starts it again.
     checkpointer.busy();
-    await until(() => rowsInDatabaseFile(dir) === 3_010);
+    await until(() => rowsInDatabaseFile(dir) === 3_010, 5_000);
     await checkpointer.close();
     expect(checkpointer.running()).toBe(false);
     // Closed for good: a batch after close starts nothing.
@@ -126,14 +119,40 @@ describe('the checkpoint thread of SDK bursts', () => {
     const log = recordingLogger();
     const checkpointer = compiled.createBurstCheckpointer(db, log, { intervalMs: 50, idleMs: 5_000 }, pathToFileURL(failing));
     checkpointer.busy();
-    await until(() => checkpointer.running());
-    await until(() => !checkpointer.running());
+    await until(() => checkpointer.running(), 5_000);
+    await until(() => !checkpointer.running(), 5_000);
     expect(log.warnings).toEqual([expect.stringContaining('checkpoint thread stopped')]);
     checkpointer.busy();
-    await until(() => checkpointer.running());
-    await until(() => log.warnings.length === 2);
+    await until(() => checkpointer.running(), 5_000);
+    await until(() => log.warnings.length === 2, 5_000);
     await checkpointer.close();
     db.close();
+  });
+
+  it('holds nothing up when the thread exits on its own', () => {
+    const { dir, db } = databaseWithTable();
+    db.close();
+    const exiting = path.join(dir, 'exiting-worker.mjs');
+    writeFileSync(exiting, `
+      import { parentPort } from 'node:worker_threads';
+      parentPort.postMessage('ready');
+      setTimeout(() => process.exit(3), 50);`);
+    // The process has 300 ms of its own work after the thread is ready; it must end then, not wait on the thread's stop timeout (2 s).
+    const script = `
+      const { openDatabase } = await import(${JSON.stringify(pathToFileURL(path.resolve('dist/core/store/db.js')).href)});
+      const { createBurstCheckpointer } = await import(${JSON.stringify(pathToFileURL(COMPILED).href)});
+      const db = openDatabase(${JSON.stringify(dir)});
+      const checkpointer = createBurstCheckpointer(db, { debug() {}, info() {}, warn() {}, error: console.error }, { intervalMs: 50, idleMs: 60_000 }, new URL(${JSON.stringify(pathToFileURL(exiting).href)}));
+      checkpointer.busy();
+      while (!checkpointer.running()) await new Promise((resolve) => setTimeout(resolve, 10));
+      const ready = performance.now();
+      setTimeout(() => {}, 300);
+      process.on('exit', () => console.log(Math.round(performance.now() - ready)));`;
+    const file = path.join(dir, 'exits.mjs');
+    writeFileSync(file, script);
+    const child = spawnSync(process.execPath, [file], { encoding: 'utf8', timeout: 20_000 });
+    expect(child.stderr).toBe('');
+    expect(Number(child.stdout.trim())).toBeLessThan(1_500);
   });
 
   it('keeps the process alive until the thread has stopped, so what follows close still runs', () => {

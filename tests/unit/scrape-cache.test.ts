@@ -27,6 +27,7 @@ import type { TimeWindow } from '../../shared/time-range.js';
 import { parseSamples, sampleValue } from '../support/prom-text.js';
 import { record } from '../support/records.js';
 import { tempDir } from '../support/temp.js';
+import { pause, until } from '../support/wait.js';
 
 describe('createScrapeCache', () => {
   function harness(maxAgeMs = 1_000) {
@@ -324,14 +325,6 @@ describe('rendering ahead of scrapes, over a real server and database', () => {
     billed += 250_000_000n;
     writeProviderFetch(through, 'openai', [], [record({ provider: 'openai', source: 'cost', bucketStart: day, model: 'gpt-4o', costNano: billed })], nowMs / 1000);
     return Number(billed) / 1e9;
-  }
-  const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-  async function until(condition: () => boolean, timeoutMs = 3_000): Promise<void> {
-    const deadline = performance.now() + timeoutMs;
-    while (!condition()) {
-      if (performance.now() > deadline) throw new Error('timed out');
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
   }
 
   it('renders a repeating query again after this process writes, and serves the next scrape from that rendering', async () => {

@@ -8,6 +8,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { LLMeter, type LLMeterOptions, type WireEvent } from '../../sdk/index.js';
+import { until } from '../support/wait.js';
 
 interface Received {
   headers: IncomingHttpHeaders;
@@ -57,13 +58,6 @@ const client = (options: LLMeterOptions = {}): LLMeter => new LLMeter({ apiKey: 
 const event = (n: number, extra: object = {}) => ({ provider: 'openai', model: 'gpt-4o-mini', inputTokens: 100 + n, outputTokens: n, customerId: `c${n}`, ...extra });
 const id = (n: number): string => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
 
-async function until(condition: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 3000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
 
 describe('LLMeter client', () => {
   it('sends a full batch at once, in the background, and the rest on flush()', async () => {
@@ -71,7 +65,7 @@ describe('LLMeter client', () => {
     for (let n = 1; n <= 7; n++) llmeter.track(event(n));
     // track() only queued: nothing was sent on the caller's stack.
     expect(received).toHaveLength(0);
-    await until(() => received.length === 2, 'two full batches');
+    await until(() => received.length === 2, 3_000, 'two full batches');
     expect(received.map((r) => r.events.length)).toEqual([3, 3]);
     expect(llmeter.stats().queued).toBe(1);
     await llmeter.flush();
@@ -84,7 +78,7 @@ describe('LLMeter client', () => {
   it('sends what is queued every flushInterval', async () => {
     const llmeter = client({ flushInterval: 20 });
     llmeter.track(event(1));
-    await until(() => received.length === 1, 'the interval send');
+    await until(() => received.length === 1, 3_000, 'the interval send');
     expect(received[0]!.events[0]).toMatchObject({ provider: 'openai', model: 'gpt-4o-mini', inputTokens: 101, cachedInputTokens: 0, cacheWriteTokens: 0, outputTokens: 1, status: 200, customerId: 'c1' });
     await llmeter.shutdown();
   });
