@@ -8,11 +8,14 @@
  * milliseconds per batch on this thread: wall time, which is what the app's writing thread spends
  * (the checkpoint thread works beside it), and the CPU time of the whole process meanwhile.
  * Over HTTP one build's runs spread more than a change of 5-10 % (bench/README.md, round 9);
- * running the same build twice shows the harness's own bias.
+ * running the same build twice shows the harness's own bias. `--sql-a` / `--sql-b` run SQL on that
+ * side's copy before it writes, to measure a schema change (a trigger dropped or rewritten) on the
+ * same build: bench/README.md, round 10.
  */
 import path from 'node:path';
 import { existsSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
 import { ensureDataset, workCopy } from './datasets.js';
 import { batchBody } from './suites/ingest.js';
 import type { Db } from '../core/store/db.js';
@@ -35,20 +38,22 @@ interface Side {
 }
 
 /** Loads the store, schema and ingest modules of the build compiled to `build`, on a copy of `datasetDir`. */
-async function loadSide(build: string, datasetDir: string, index: number): Promise<Side> {
+async function loadSide(build: string, datasetDir: string, index: number, sql: string | undefined): Promise<Side> {
   const load = (module: string) => import(pathToFileURL(path.resolve(build, module)).href);
   const [{ openDatabase }, { parseIngestBody }, { writeSdkBatches }] = await Promise.all([load('core/store/db.js'), load('core/ingest/schema.js'), load('core/ingest/store.js')]);
   const db: Db = openDatabase(workCopy(datasetDir, `write-ab-${index}`));
+  if (sql) db.exec(sql);
   const checkpointer = existsSync(path.resolve(build, 'core/store/checkpointer.js')) ? (await load('core/store/checkpointer.js')).createBurstCheckpointer(db, silentLogger) : null;
   return { build, db, parse: parseIngestBody, write: writeSdkBatches, checkpointer, wallMs: 0, cpuMs: 0 };
 }
 
 async function main(): Promise<void> {
-  const [buildA, buildB, groupsArg] = process.argv.slice(2);
-  if (!buildA || !buildB) throw new Error('usage: write-ab.js <build A> <build B> [groups, default 150]');
+  const { values, positionals } = parseArgs({ allowPositionals: true, options: { 'sql-a': { type: 'string' }, 'sql-b': { type: 'string' } } });
+  const [buildA, buildB, groupsArg] = positionals;
+  if (!buildA || !buildB) throw new Error('usage: write-ab.js <build A> <build B> [groups, default 150] [--sql-a SQL] [--sql-b SQL]');
   const groups = Number(groupsArg ?? 150);
   const { dir } = ensureDataset('1m', console.log);
-  const sides = [await loadSide(buildA, dir, 0), await loadSide(buildB, dir, 1)];
+  const sides = [await loadSide(buildA, dir, 0, values['sql-a']), await loadSide(buildB, dir, 1, values['sql-b'])];
   const nowMs = Date.now();
   const nowSec = Math.floor(nowMs / 1000);
   for (let group = 0; group < groups; group++) {
