@@ -10,7 +10,8 @@ import { createPeriodSpendReader } from './budgets/store.js';
 import type { CoreConfig } from './config.js';
 import { exportRoute } from './export/route.js';
 import { alertsRoute } from './http/alerts-route.js';
-import { customerDataKey, customerTotalsSource, foldCustomerRollups, queryCustomerSeries } from './ingest/customers.js';
+import { customerDataKey, customerTotalsSource, foldCustomerRollups, foldHeldChanges, queryCustomerSeries } from './ingest/customers.js';
+import { recoverHeldChanges } from './ingest/held-changes.js';
 import { scheduleAfterIngest } from './ingest/after-batch.js';
 import { ingestRoute } from './ingest/route.js';
 import { syncSdkSpendWithBilling } from './ingest/store.js';
@@ -133,6 +134,9 @@ export interface CoreApp {
 export async function startCore(deps: CoreDeps, extraRoutes: (core: Pick<CoreApp, 'db' | 'pollNow' | 'credentials' | 'budgetAlerts'>) => Route[] = () => []): Promise<CoreApp> {
   const settings = { ...DEFAULT_POLL_SETTINGS, ...deps.poll };
   const db = openDatabase(deps.config.dataDir);
+  // SDK changes of the customer rollups that an app held in memory and did not fold (it stopped first) are summed again from the hourly rows.
+  const recovered = recoverHeldChanges(db);
+  if (recovered > 0) deps.log.info('summed again the SDK customer totals of days an earlier run had not saved in full', { corrections: recovered });
   let credentials = deps.demo ? [] : await resolveProviderCredentials(deps.env, deps.secretStore, deps.log);
   const metricsToken = await resolveServiceToken('metrics', deps.env, deps.secretStore, deps.log);
   const ingestToken = await resolveServiceToken('ingest', deps.env, deps.secretStore, deps.log);
@@ -196,6 +200,7 @@ export async function startCore(deps: CoreDeps, extraRoutes: (core: Pick<CoreApp
           version: VERSION,
         };
       },
+      prepare: () => foldHeldChanges(db),
       customers: {
         key: () => `${customerDataKey(db)}|${settingsStore.get().sdk.customerCardinalityCap}`,
         load: (window) => queryCustomerSeries(db, window, settingsStore.get().sdk.customerCardinalityCap),
@@ -210,7 +215,13 @@ export async function startCore(deps: CoreDeps, extraRoutes: (core: Pick<CoreApp
   settingsStore.onChange(() => metrics.dataWritten());
   const api = createApiService({
     ...apiHost,
-    customers: apiHost.customers ?? customerTotalsSource(db, now),
+    customers:
+      apiHost.customers ??
+      ((source) => (query) => {
+        // Folded apart from the read, as a write that changes no reported number: the scrape's renderings stay current.
+        metrics.unchangedBy(() => foldHeldChanges(db));
+        return source(query);
+      })(customerTotalsSource(db, now)),
     db,
     secretStore: deps.secretStore,
     keys: { env: deps.env, config: deps.config, ...(deps.now ? { now: deps.now } : {}) },
@@ -286,6 +297,12 @@ export async function startCore(deps: CoreDeps, extraRoutes: (core: Pick<CoreApp
       await scheduler.stop();
       await server.close();
       await checkpointer.close();
+      try {
+        foldCustomerRollups(db);
+      } catch (err) {
+        // Left marked in the database: the next start sums them again from the hourly rows.
+        deps.log.warn('the SDK customer totals could not be folded on close; the next start recounts them', { error: err instanceof Error ? err.message : String(err) });
+      }
       db.close();
     },
   };

@@ -6,6 +6,7 @@ import type { Db } from '../store/db.js';
 import { windowBounds } from '../store/spend-sql.js';
 import { planParams, planWindow } from '../store/rollups.js';
 import { cachedStatement } from '../store/statements.js';
+import { heldChangeCount, heldDataKeyPart, takeHeldChanges } from './held-changes.js';
 
 /** The customer_id of the customers beyond the cardinality cap, summed. */
 export const OTHER_CUSTOMERS = 'other';
@@ -54,6 +55,7 @@ const PENDING_IN_WINDOW = `SELECT ${CUSTOMER_ROLLUP_COLUMNS} FROM sdk_customers_
  * `grouped`: every customer key is one row already (all time, nothing pending).
  */
 function customerWindowSql(db: Db, window: TimeWindow): { sql: string; params: Record<string, number>; grouped: boolean } {
+  foldHeldChanges(db);
   const [from, to] = windowBounds(window);
   const pending = cachedStatement(db, 'SELECT EXISTS (SELECT 1 FROM sdk_customers_pending)').pluck().get() === 1;
   if (from === Number.MIN_SAFE_INTEGER && to === Number.MAX_SAFE_INTEGER) {
@@ -78,12 +80,29 @@ function customerSums(db: Db, window: TimeWindow): CustomerSums {
   return cachedStatement(db, named).raw(true).safeIntegers(true).all(params) as CustomerSums;
 }
 
-/** Folds the rollups' pending changes once this many have gathered (see writeSdkEvents); readers add up to this many rows meanwhile. */
+/** Folds the rollups' logged changes once this many have gathered (see writeSdkEvents); readers add up to this many rows meanwhile. */
 export const CUSTOMER_FOLD_THRESHOLD = 10_000;
 
-/** How many changes of the customer rollups wait to be folded. */
-export function pendingCustomerChanges(db: Db): number {
+/** How many changes of the customer rollups the pending log holds. */
+export function loggedCustomerChanges(db: Db): number {
   return cachedStatement(db, 'SELECT COUNT(*) FROM sdk_customers_pending').pluck().get() as number;
+}
+
+/** How many changes of the customer rollups wait to be folded: logged, and held in memory by this connection's SDK writes (core/ingest/held-changes.ts). */
+export function pendingCustomerChanges(db: Db): number {
+  return loggedCustomerChanges(db) + heldChangeCount(db);
+}
+
+/**
+ * Folds the changes this connection's SDK writes hold in memory, if any, so that a read of the
+ * customer rollups finds them; every reader here does it first. Not possible inside a caller's
+ * transaction, which may still roll back after the fold: the app reads them outside any, so a
+ * read inside one with changes held is a mistake, and throws rather than answer without them.
+ */
+export function foldHeldChanges(db: Db): void {
+  if (heldChangeCount(db) === 0) return;
+  if (db.inTransaction) throw new Error('The SDK customer rollups were read inside a transaction while SDK changes are held in memory; read them outside one');
+  foldCustomerRollups(db);
 }
 
 /**
@@ -94,15 +113,16 @@ export function pendingCustomerChanges(db: Db): number {
  * (migration 5's triggers). Two reads, a few microseconds. Read it before the data it keys.
  */
 export function customerDataKey(db: Db): number {
-  return cachedStatement(db, 'SELECT changes + COALESCE((SELECT MAX(rowid) FROM sdk_customers_pending), 0) FROM sdk_customers_folded').pluck().get() as number;
+  return (cachedStatement(db, 'SELECT changes + COALESCE((SELECT MAX(rowid) FROM sdk_customers_pending), 0) FROM sdk_customers_folded').pluck().get() as number) + heldDataKeyPart(db);
 }
 
 /** The pending changes summed per (customer key, day) during a fold: a connection's own scratch table. */
 const FOLD_GROUPS = 'temp.sdk_customers_fold_by_key';
 
 /**
- * Sums the pending changes of the customer rollups (migration 5) into the daily, monthly and
- * all-time rollups and empties the log, in one transaction: many changes of one (provider, model,
+ * Sums the pending changes of the customer rollups (migration 5), logged and held in memory by
+ * this connection's SDK writes (core/ingest/held-changes.ts), into the daily, monthly and all-time
+ * rollups and empties the log, in one transaction: many changes of one (provider, model,
  * customer) become one update per rollup row. The log is sorted and summed once, per day, into a
  * scratch table that the three upserts read in that order; the monthly and all-time upserts add
  * the days of one group one after the other, which sums them without sorting the log twice more
@@ -115,22 +135,33 @@ export function foldCustomerRollups(db: Db): void {
     PRIMARY KEY (customer_key, day)
   ) WITHOUT ROWID`);
   const add = ['rows', 'cost_nano', 'requests', 'input_tokens', 'output_tokens'].map((column) => `${column} = ${column} + excluded.${column}`).join(', ');
+  const addHeld = cachedStatement(db, `INSERT INTO ${FOLD_GROUPS} VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET ${add}`);
+  const logGroups = cachedStatement(db, `INSERT INTO ${FOLD_GROUPS} SELECT customer_key, day, ${CUSTOMER_SUMS} FROM sdk_customers_pending GROUP BY customer_key, day`);
   // "WHERE true": an upsert's SELECT needs a WHERE clause before ON CONFLICT (SQLite's parsing ambiguity).
-  const statements = [
-    `INSERT INTO ${FOLD_GROUPS} SELECT customer_key, day, ${CUSTOMER_SUMS} FROM sdk_customers_pending GROUP BY customer_key, day`,
+  const addToRollups = [
     `INSERT INTO sdk_customers_daily SELECT day, customer_key, ${CUSTOMER_COLUMNS_SUMMED} FROM ${FOLD_GROUPS} WHERE true ON CONFLICT DO UPDATE SET ${add}`,
     `INSERT INTO sdk_customers_monthly SELECT CAST(strftime('%s', day, 'unixepoch', 'start of month') AS INTEGER), customer_key, ${CUSTOMER_COLUMNS_SUMMED}
        FROM ${FOLD_GROUPS} WHERE true ON CONFLICT DO UPDATE SET ${add}`,
     `INSERT INTO sdk_customers_totals SELECT customer_key, ${CUSTOMER_COLUMNS_SUMMED} FROM ${FOLD_GROUPS} WHERE true ON CONFLICT DO UPDATE SET ${add}`,
     `DELETE FROM ${FOLD_GROUPS}`,
-    // Keeps customerDataKey where it was: the log's rows are numbered from 1 again after this.
-    'UPDATE sdk_customers_folded SET changes = changes + COALESCE((SELECT MAX(rowid) FROM sdk_customers_pending), 0)',
-    'DELETE FROM sdk_customers_pending',
   ].map((sql) => cachedStatement(db, sql));
-  // Inside a batch's transaction this is a savepoint of it.
-  db.transaction(() => {
-    for (const statement of statements) statement.run();
+  // Keeps customerDataKey where it was: the log's rows are numbered from 1 again after this, and the held changes it counts are gone.
+  const countFolded = cachedStatement(db, 'UPDATE sdk_customers_folded SET changes = changes + COALESCE((SELECT MAX(rowid) FROM sdk_customers_pending), 0) + ?');
+  const emptyLog = cachedStatement(db, 'DELETE FROM sdk_customers_pending');
+  // Inside a caller's transaction, which may still roll back after this, the held changes wait for a fold of their own.
+  const outer = db.inTransaction;
+  const held = db.transaction(() => {
+    const taken = outer ? null : takeHeldChanges(db);
+    logGroups.run();
+    for (const [day, sums] of taken?.changes ?? []) {
+      for (const [key, sum] of sums) addHeld.run(key, day, sum.rows, sum.costNano, sum.requests, sum.inputTokens, sum.outputTokens);
+    }
+    for (const statement of addToRollups) statement.run();
+    countFolded.run(taken?.count ?? 0);
+    emptyLog.run();
+    return taken;
   }).immediate();
+  held?.folded();
 }
 
 /**

@@ -3,7 +3,8 @@ import type { IngestResult } from '../../sdk/wire.js';
 import { createCostEstimator } from '../pricing/estimate.js';
 import type { Db } from '../store/db.js';
 import { cachedStatement } from '../store/statements.js';
-import { CUSTOMER_FOLD_THRESHOLD, foldCustomerRollups, pendingCustomerChanges } from './customers.js';
+import { CUSTOMER_FOLD_THRESHOLD, foldCustomerRollups, loggedCustomerChanges } from './customers.js';
+import { heldChangesDue, holdCustomerChanges, type CustomerChangeWrite } from './held-changes.js';
 import { childOf, sdkKeyLookup } from './sdk-keys.js';
 import type { IngestEvent } from './schema.js';
 
@@ -122,16 +123,33 @@ const INSERT_EVENT_ID_SQL = "INSERT OR IGNORE INTO sdk_event_ids (id, received_a
 const INSERT_EVENT_IDS_SQL = "INSERT OR IGNORE INTO sdk_event_ids (id, received_at) SELECT unhex(value, '-'), ? FROM json_each(?)";
 const PRUNE_EVENT_IDS_SQL = 'DELETE FROM sdk_event_ids WHERE received_at < ?';
 
+// An UPDATE first, then an INSERT when it changed no row: the writer counts the new hourly rows
+// itself (the customer rollups count rows), which an upsert does not tell.
 const ADD_TO_CUSTOMER_HOUR_SQL = `
+  UPDATE sdk_usage_hourly_keyed SET
+    requests = requests + ?, failed_requests = failed_requests + ?, input_tokens = input_tokens + ?, cached_input_tokens = cached_input_tokens + ?,
+    cache_write_tokens = cache_write_tokens + ?, output_tokens = output_tokens + ?, cost_nano = cost_nano + ?, unpriced_requests = unpriced_requests + ?,
+    latency_ms_total = latency_ms_total + ?, updated_at = ?
+  WHERE hour = ? AND customer_key = ? AND feature_key = ?`;
+const INSERT_CUSTOMER_HOUR_SQL = `
   INSERT INTO sdk_usage_hourly_keyed (hour, customer_key, feature_key, requests, failed_requests, input_tokens,
     cached_input_tokens, cache_write_tokens, output_tokens, cost_nano, unpriced_requests, latency_ms_total, updated_at)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-  ON CONFLICT (hour, customer_key, feature_key) DO UPDATE SET
-    requests = requests + excluded.requests, failed_requests = failed_requests + excluded.failed_requests,
-    input_tokens = input_tokens + excluded.input_tokens, cached_input_tokens = cached_input_tokens + excluded.cached_input_tokens,
-    cache_write_tokens = cache_write_tokens + excluded.cache_write_tokens, output_tokens = output_tokens + excluded.output_tokens,
-    cost_nano = cost_nano + excluded.cost_nano, unpriced_requests = unpriced_requests + excluded.unpriced_requests,
-    latency_ms_total = latency_ms_total + excluded.latency_ms_total, updated_at = excluded.updated_at`;
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+
+/** Adds the customer hours to `sdk_usage_hourly_keyed`, and their changes of the customer rollups to `changes`. */
+function addToCustomerHours(db: Db, customerHours: CustomerHours, nowSec: number, changes: CustomerChangeWrite): void {
+  const update = cachedStatement(db, ADD_TO_CUSTOMER_HOUR_SQL);
+  const insert = cachedStatement(db, INSERT_CUSTOMER_HOUR_SQL);
+  for (const group of eachCustomerHour(customerHours)) {
+    const { hour, customerKey, featureKey, requests, failed, inputTokens, cachedInputTokens, cacheWriteTokens, outputTokens, costNano, unpriced, latencyMs } = group;
+    let rows = 0;
+    if (update.run(requests, failed, inputTokens, cachedInputTokens, cacheWriteTokens, outputTokens, costNano, unpriced, latencyMs, nowSec, hour, customerKey, featureKey).changes === 0) {
+      insert.run(hour, customerKey, featureKey, requests, failed, inputTokens, cachedInputTokens, cacheWriteTokens, outputTokens, costNano, unpriced, latencyMs, nowSec);
+      rows = 1;
+    }
+    changes.add(hour - (hour % DAY), customerKey, { rows, costNano, requests, inputTokens, outputTokens });
+  }
+}
 
 const ADD_TO_USAGE_SQL = `
   INSERT INTO usage (provider, source, bucket_start, bucket_end, bucket_width, model, project, api_key_id, line_item, requests,
@@ -177,14 +195,18 @@ function storeEventIds(db: Db, events: readonly IngestEvent[], nowSec: number): 
  * and added to `sdk_usage_hourly_keyed` (per customer and feature, by their ids: sdkKeyLookup) and to `usage` (per provider and model,
  * source 'sdk', estimated), superseded where billing is the truth (see billedBefore). One write per
  * hour and group rather than per event, and one commit for all the batches: batches that arrive
- * together mostly change the same rows and pages, written once. The customer rollups' changes are
- * folded once CUSTOMER_FOLD_THRESHOLD of them have gathered (see foldCustomerRollups).
+ * together mostly change the same rows and pages, written once. The writer's changes of the
+ * customer rollups are held in memory (holdCustomerChanges); they and those logged by other
+ * writers are folded after the commit once due (heldChangesDue, CUSTOMER_FOLD_THRESHOLD logged:
+ * see foldCustomerRollups), and inside a caller's transaction they are logged.
  */
 export function writeSdkBatches(db: Db, batches: ReadonlyArray<readonly IngestEvent[]>, options: { billedProviders: readonly ProviderId[]; nowSec: number }): IngestResult[] {
   const { nowSec } = options;
   // Priced before the write lock is taken: the first event of a model on a day loads the price table or learns its prices.
   const prices = batches.map((events) => events.map((event) => estimate(event.provider, event.model, event, new Date(event.occurredAt * 1000))));
   const keys = sdkKeyLookup(db);
+  const outer = db.inTransaction;
+  let keep = (): void => {};
   const results = db.transaction(() => {
     // Ids past the retention leave as new ones come (an index seek that finds nothing, mostly).
     cachedStatement(db, PRUNE_EVENT_IDS_SQL).run(nowSec - EVENT_ID_RETENTION_DAYS * DAY);
@@ -201,10 +223,9 @@ export function writeSdkBatches(db: Db, batches: ReadonlyArray<readonly IngestEv
       }
       return { received: events.length, inserted, duplicates: events.length - inserted };
     });
-    const addToCustomerHourRow = cachedStatement(db, ADD_TO_CUSTOMER_HOUR_SQL);
-    for (const group of eachCustomerHour(customerHours)) {
-      addToCustomerHourRow.run(group.hour, group.customerKey, group.featureKey, group.requests, group.failed, group.inputTokens, group.cachedInputTokens, group.cacheWriteTokens, group.outputTokens, group.costNano, group.unpriced, group.latencyMs, nowSec);
-    }
+    const changes = holdCustomerChanges(db, outer);
+    addToCustomerHours(db, customerHours, nowSec, changes);
+    changes.finish();
     const cutoffs = new Map<ProviderId, number>();
     const addToUsage = cachedStatement(db, ADD_TO_USAGE_SQL);
     for (const group of modelHours(eachCustomerHour(customerHours))) {
@@ -212,11 +233,19 @@ export function writeSdkBatches(db: Db, batches: ReadonlyArray<readonly IngestEv
       if (cutoff === undefined) cutoffs.set(group.provider, (cutoff = billedBefore(db, group.provider, options.billedProviders)));
       addToUsage.run(group.provider, group.hour, group.hour + HOUR, group.model, group.requests, group.inputTokens, group.cachedInputTokens, group.cacheWriteTokens, group.outputTokens, group.costNano, group.hour < cutoff ? 1 : 0, group.unpriced > 0 ? 1 : 0, nowSec);
     }
-    if (pendingCustomerChanges(db) >= CUSTOMER_FOLD_THRESHOLD) foldCustomerRollups(db);
+    if (outer && loggedCustomerChanges(db) >= CUSTOMER_FOLD_THRESHOLD) foldCustomerRollups(db);
+    keep = changes.keep;
     return counts;
   }).immediate();
-  // Inside an outer transaction, which may still roll back, the ids are looked up again next time.
-  if (!db.inTransaction) keys.keep();
+  // Inside an outer transaction, which may still roll back, the ids are looked up again next time, and the changes were logged.
+  if (outer) return results;
+  keys.keep();
+  keep();
+  try {
+    if (loggedCustomerChanges(db) >= CUSTOMER_FOLD_THRESHOLD || heldChangesDue(db)) foldCustomerRollups(db);
+  } catch {
+    // The batches are stored: their answer stands. What was due stays held or logged, for the next write's fold, a read's, or the quiet second's (which reports a failure).
+  }
   return results;
 }
 
