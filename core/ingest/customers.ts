@@ -95,14 +95,16 @@ export function pendingCustomerChanges(db: Db): number {
 
 /**
  * Folds the changes this connection's SDK writes hold in memory, if any, so that a read of the
- * customer rollups finds them; every reader here does it first. Not possible inside a caller's
+ * customer rollups finds them; every reader here does it first. Only those: readers add the
+ * logged ones themselves, and folding a long log (written by another program, say) would cost a
+ * rendering tens of milliseconds that the quiet second's fold takes off it. Not possible inside a caller's
  * transaction, which may still roll back after the fold: the app reads them outside any, so a
  * read inside one with changes held is a mistake, and throws rather than answer without them.
  */
 export function foldHeldChanges(db: Db): void {
   if (heldChangeCount(db) === 0) return;
   if (db.inTransaction) throw new Error('The SDK customer rollups were read inside a transaction while SDK changes are held in memory; read them outside one');
-  foldCustomerRollups(db);
+  fold(db, false);
 }
 
 /**
@@ -129,6 +131,11 @@ const FOLD_GROUPS = 'temp.sdk_customers_fold_by_key';
  * (three GROUP BYs over the log were two thirds of a fold). Readers give the same sums before and after.
  */
 export function foldCustomerRollups(db: Db): void {
+  fold(db, true);
+}
+
+/** foldCustomerRollups, of the held changes only (`withLog` false) or of the log too. */
+function fold(db: Db, withLog: boolean): void {
   db.exec(`CREATE TEMP TABLE IF NOT EXISTS ${FOLD_GROUPS} (
     customer_key INTEGER NOT NULL, day INTEGER NOT NULL,
     rows INTEGER NOT NULL, cost_nano INTEGER NOT NULL, requests INTEGER NOT NULL, input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL,
@@ -146,19 +153,19 @@ export function foldCustomerRollups(db: Db): void {
     `DELETE FROM ${FOLD_GROUPS}`,
   ].map((sql) => cachedStatement(db, sql));
   // Keeps customerDataKey where it was: the log's rows are numbered from 1 again after this, and the held changes it counts are gone.
-  const countFolded = cachedStatement(db, 'UPDATE sdk_customers_folded SET changes = changes + COALESCE((SELECT MAX(rowid) FROM sdk_customers_pending), 0) + ?');
+  const countFolded = cachedStatement(db, `UPDATE sdk_customers_folded SET changes = changes + ${withLog ? 'COALESCE((SELECT MAX(rowid) FROM sdk_customers_pending), 0) + ' : ''}?`);
   const emptyLog = cachedStatement(db, 'DELETE FROM sdk_customers_pending');
   // Inside a caller's transaction, which may still roll back after this, the held changes wait for a fold of their own.
   const outer = db.inTransaction;
   const held = db.transaction(() => {
     const taken = outer ? null : takeHeldChanges(db);
-    logGroups.run();
+    if (withLog) logGroups.run();
     for (const [day, sums] of taken?.changes ?? []) {
       for (const [key, sum] of sums) addHeld.run(key, day, sum.rows, sum.costNano, sum.requests, sum.inputTokens, sum.outputTokens);
     }
     for (const statement of addToRollups) statement.run();
     countFolded.run(taken?.count ?? 0);
-    emptyLog.run();
+    if (withLog) emptyLog.run();
     return taken;
   }).immediate();
   held?.folded();

@@ -5,6 +5,9 @@
  * counted twice or lost through a rollback.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { startCore } from '../../core/app.js';
+import { resolveConfig } from '../../core/config.js';
+import { silentLogger } from '../../core/log.js';
 import { customerDataKey, foldCustomerRollups, loggedCustomerChanges, pendingCustomerChanges, queryCustomerSeries } from '../../core/ingest/customers.js';
 import { HELD_FOLD_MAX_AGE_MS, heldChangeCount, recoverHeldChanges } from '../../core/ingest/held-changes.js';
 import type { IngestEvent } from '../../core/ingest/schema.js';
@@ -133,7 +136,10 @@ describe('the SDK writer holds its changes of the customer rollups in memory', (
     expect(loggedCustomerChanges(app)).toBe(0);
     app.prepare("UPDATE sdk_usage_hourly SET requests = requests + 2 WHERE customer_id = 'acme'").run();
     expect(loggedCustomerChanges(app)).toBe(1);
+    writeSdkEvents(app, [event('acme')], OPTIONS);
+    // A read folds the held changes only: the readers add the logged ones, and a long log is the quiet second's to fold.
     expect(fromReaders(app)).toEqual(truth(app));
+    expect([heldChangeCount(app), loggedCustomerChanges(app)]).toEqual([0, 1]);
     expect(drift(app)).toEqual([]);
   });
 
@@ -252,5 +258,23 @@ describe('held changes an app did not fold', () => {
     const requests = new Map<string, number>();
     for (const s of queryCustomerSeries(restarted, { fromSec: NOW_SEC - 50 * DAY, toSec: NOW_SEC - 30 * DAY }, 10)) requests.set(s.customerId, (requests.get(s.customerId) ?? 0) + s.requests);
     expect(Object.fromEntries(requests)).toEqual({ globex: 2, acme: 1 });
+  });
+
+  it('are summed again when the app starts, and the app folds its own when it closes', async () => {
+    const dir = tempDir('llmeter-held-app-');
+    const crashed = connect(dir);
+    writeSdkEvents(crashed, someEvents(40), OPTIONS);
+    crashed.close();
+    const env = { LLMETER_INGEST_TOKEN: 'held-ingest-token-0123456789', LLMETER_METRICS_TOKEN: 'held-metrics-token-0123456789' };
+    const said: string[] = [];
+    const core = await startCore({ config: resolveConfig(env, { dataDir: dir, port: 0 }), env, log: { ...silentLogger, info: (message) => said.push(message) }, secretStore: null });
+    expect(said.filter((message) => message.includes('summed again'))).toHaveLength(1);
+    expect([count(core.db, 'sdk_customers_unlogged'), drift(core.db)]).toEqual([0, []]);
+    writeSdkEvents(core.db, someEvents(40), OPTIONS);
+    expect(heldChangeCount(core.db)).toBeGreaterThan(0);
+    await core.close();
+    const reopened = connect(dir);
+    expect([count(reopened, 'sdk_customers_unlogged'), drift(reopened)]).toEqual([0, []]);
+    expect(fromReaders(reopened)).toEqual(truth(reopened));
   });
 });
