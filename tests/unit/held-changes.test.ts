@@ -13,6 +13,7 @@ import { HELD_FOLD_MAX_AGE_MS, heldChangeCount, recoverHeldChanges } from '../..
 import type { IngestEvent } from '../../core/ingest/schema.js';
 import { writeSdkBatches, writeSdkEvents } from '../../core/ingest/store.js';
 import { openDatabase, type Db } from '../../core/store/db.js';
+import { customerRollupDrift } from '../support/customer-rollups.js';
 import { tempDir } from '../support/temp.js';
 
 const NOW_SEC = Date.parse('2026-11-18T12:34:56Z') / 1000;
@@ -64,19 +65,7 @@ function fromReaders(db: Db): string[] {
   return queryCustomerSeries(db, ALL, 1_000).map((s) => `${s.provider}|${s.model}|${s.customerId}|${s.costNano}|${s.requests}|${s.inputTokens}|${s.outputTokens}`);
 }
 
-/** (day, customer key) pairs whose daily rollup plus logged changes differ from their hourly rows: none when the rollups are exact. */
-function drift(db: Db): unknown[] {
-  return db
-    .prepare(
-      `SELECT day, customer_key, SUM(rows), SUM(cost_nano), SUM(requests), SUM(input_tokens), SUM(output_tokens) FROM (
-         SELECT hour - hour % 86400 AS day, customer_key, 1 AS rows, cost_nano, requests, input_tokens, output_tokens FROM sdk_usage_hourly_keyed
-         UNION ALL SELECT day, customer_key, -rows, -cost_nano, -requests, -input_tokens, -output_tokens FROM sdk_customers_daily
-         UNION ALL SELECT day, customer_key, -rows, -cost_nano, -requests, -input_tokens, -output_tokens FROM sdk_customers_pending
-       ) GROUP BY 1, 2 HAVING SUM(rows) <> 0 OR SUM(cost_nano) <> 0 OR SUM(requests) <> 0 OR SUM(input_tokens) <> 0 OR SUM(output_tokens) <> 0`,
-    )
-    .raw(true)
-    .all();
-}
+const drift = customerRollupDrift;
 
 const count = (db: Db, table: string): number => db.prepare(`SELECT COUNT(*) FROM ${table}`).pluck().get() as number;
 
