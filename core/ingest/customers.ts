@@ -111,8 +111,10 @@ export function foldHeldChanges(db: Db): void {
  * A value that changes whenever what the customer families report may have changed, and only then
  * (it stays put across a fold, which changes no reported number): how many changes of the customer
  * rollups were ever logged, the folded ones (migration 8) plus those pending, numbered from 1 since
- * the last fold. Every change of an SDK hourly row's customer numbers logs one, whoever writes
- * (migration 5's triggers). Two reads, a few microseconds. Read it before the data it keys.
+ * the last fold, plus those this connection's SDK writes hold in memory (core/ingest/held-changes.ts).
+ * Every change of an SDK hourly row's customer numbers is one of these: the SDK writer's held, and
+ * any other through the `sdk_usage_hourly` view logged by its triggers (migration 10). Two reads, a
+ * few microseconds. Read it before the data it keys.
  */
 export function customerDataKey(db: Db): number {
   return (cachedStatement(db, 'SELECT changes + COALESCE((SELECT MAX(rowid) FROM sdk_customers_pending), 0) FROM sdk_customers_folded').pluck().get() as number) + heldDataKeyPart(db);

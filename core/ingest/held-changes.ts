@@ -92,7 +92,7 @@ export function heldDataKeyPart(db: Db): number {
 export interface CustomerChangeWrite {
   /** Adds one hourly row change: `rows` 1 for a new hourly row, 0 for one added to. */
   add(day: number, customerKey: number, change: CustomerDayChange): void;
-  /** Ends the writer's part of the transaction: the triggers log again; the changes are marked (or logged, in an outer transaction). */
+  /** Marks the days of the changes in the transaction (or logs the changes, in an outer transaction). */
   finish(): void;
   /** Keeps the changes in memory: call once the transaction has committed. */
   keep(): void;
@@ -101,29 +101,27 @@ export interface CustomerChangeWrite {
 const LOG_CHANGE_SQL = 'INSERT INTO sdk_customers_pending (day, customer_key, rows, cost_nano, requests, input_tokens, output_tokens) VALUES (?, ?, ?, ?, ?, ?, ?)';
 
 /**
- * Starts the SDK writer's changes of the hourly rows, inside its transaction: until `finish`, the
- * pending log's triggers leave them to the writer (migration 10's `sdk_customers_writer` row, never
- * committed), which sums them per (day, customer key) with `add`. Logging each hourly row change
- * and folding 10 000 of them at a time was a third of an SDK batch's writing (bench/README.md,
+ * Starts the SDK writer's changes of the hourly rows, inside its transaction: the writer sums them
+ * per (day, customer key) with `add` (the keyed hourly rows have no triggers since migration 10;
+ * changes made through the `sdk_usage_hourly` view are logged by its own). Logging each hourly row
+ * change and folding 10 000 of them at a time was a third of an SDK batch's writing (bench/README.md,
  * round 10); held in memory, many batches' changes of a customer's day become one, folded into the
  * rollups by foldCustomerRollups (before any read of them, when the held changes grow, when batches
  * stop and when the app closes). The days they fall in are marked in `sdk_customers_unlogged` in
  * the same transaction, so an app that stops without folding leaves them to be summed again from
  * the hourly rows (recoverHeldChanges). Inside a caller's transaction, which may still roll back,
- * the changes are logged at `finish` as the triggers would.
+ * the changes are logged at `finish` instead.
  */
 export function holdCustomerChanges(db: Db, inOuterTransaction: boolean): CustomerChangeWrite {
   const held = checkedHeld(db);
   const changes: CustomerDayChanges = new Map();
   let count = 0;
-  cachedStatement(db, 'INSERT INTO sdk_customers_writer VALUES (?)').run(held.owner);
   return {
     add(day, customerKey, change) {
       addCustomerDayChange(changes, day, customerKey, change);
       count++;
     },
     finish() {
-      cachedStatement(db, 'DELETE FROM sdk_customers_writer').run();
       if (inOuterTransaction) {
         const log = cachedStatement(db, LOG_CHANGE_SQL);
         for (const [day, sums] of changes) for (const [key, sum] of sums) log.run(day, key, sum.rows, sum.costNano, sum.requests, sum.inputTokens, sum.outputTokens);
