@@ -6,20 +6,10 @@
 import { describe, expect, it } from 'vitest';
 import { startLlmeter } from '../support/cli.js';
 import { customerRollupDrift } from '../support/customer-rollups.js';
-import { parseSamples } from '../support/prom-text.js';
 import { tempDir } from '../support/temp.js';
-import { llmeterEnv, METRICS_TOKEN, openRaw, postIngest, sdkEvents } from './support.js';
+import { llmeterEnv, openRaw, postIngest, scrapeFamilySum, sdkEvents } from './support.js';
 
 const NOW = Math.floor(Date.now() / 1000);
-
-/** The sum of every llmeter_customer_requests_total sample a scrape of `url` reports. */
-async function customerRequests(url: string): Promise<number> {
-  const res = await fetch(`${url}/api/v1/metrics`, { headers: { Authorization: `Bearer ${METRICS_TOKEN}` } });
-  expect(res.status).toBe(200);
-  return parseSamples(await res.text())
-    .filter((sample) => sample.name === 'llmeter_customer_requests_total')
-    .reduce((sum, sample) => sum + Number(sample.value), 0);
-}
 
 describe('kill -9 of llmeter serve while it holds SDK changes', () => {
   it('the next start sums the marked days again from the hourly rows: per-customer totals exact', async () => {
@@ -42,7 +32,7 @@ describe('kill -9 of llmeter serve while it holds SDK changes', () => {
 
     const second = await startLlmeter(['serve', '--port', '0'], llmeterEnv(dataDir, null));
     try {
-      expect(await customerRequests(second.url)).toBe(batches.flat().length);
+      expect(await scrapeFamilySum(second.url, 'llmeter_customer_requests_total')).toBe(batches.flat().length);
     } finally {
       await second.stop();
     }

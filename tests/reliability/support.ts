@@ -13,6 +13,7 @@ import { DB_FILE, type Db } from '../../core/store/db.js';
 import { newEventId } from '../../sdk/event-id.js';
 import { PROVIDER_IDS, PROVIDERS, type ProviderId } from '../../shared/providers.js';
 import { expectedTotals, FAKE_KEYS, type FakeTruth, type ModelTotals, type ProviderFake } from '../fakes/providers.js';
+import { parseSamples } from '../support/prom-text.js';
 
 /** Long soaks run only with LLMETER_SOAK=1; CI runs the short versions of the same tests. */
 export const SOAK = process.env.LLMETER_SOAK === '1';
@@ -173,3 +174,13 @@ export async function postIngest(baseUrl: string, events: unknown[]): Promise<{ 
 export function withoutLogLines(stderr: string): string[] {
   return stderr.split('\n').filter((line) => line !== '' && !line.startsWith('{'));
 }
+
+/** The sum of every sample of `family` in a scrape of the metrics of the app at `baseUrl`. */
+export async function scrapeFamilySum(baseUrl: string, family: string): Promise<number> {
+  const res = await fetch(`${baseUrl}/api/v1/metrics`, { headers: { Authorization: `Bearer ${METRICS_TOKEN}` } });
+  if (res.status !== 200) throw new Error(`scrape of ${baseUrl} answered ${res.status}`);
+  return parseSamples(await res.text())
+    .filter((sample) => sample.name === family)
+    .reduce((sum, sample) => sum + Number(sample.value), 0);
+}
+

@@ -14,6 +14,7 @@ import { once } from 'node:events';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AFTER_INGEST_INTERVAL_MS } from '../../core/ingest/after-batch.js';
 import { MIGRATIONS, SCHEMA_VERSION } from '../../core/store/migrations.js';
 import { DB_FILE, openDatabase } from '../../core/store/db.js';
 import { PROVIDER_IDS } from '../../shared/providers.js';
@@ -21,7 +22,7 @@ import { generateTruth, startProviderFake, type ProviderFake } from '../fakes/pr
 import { ROOT, startLlmeter, type ServeProcess } from '../support/cli.js';
 import { parseSamples } from '../support/prom-text.js';
 import { tempDir } from '../support/temp.js';
-import { expectIntact, expectStoredEqualsTruth, llmeterEnv, METRICS_TOKEN, openRaw, postIngest, sdkEvents, UI_TOKEN } from './support.js';
+import { expectIntact, expectStoredEqualsTruth, llmeterEnv, METRICS_TOKEN, openRaw, postIngest, scrapeFamilySum, sdkEvents, UI_TOKEN } from './support.js';
 
 const NOW = Math.floor(Date.now() / 1000);
 let fake: ProviderFake;
@@ -170,5 +171,10 @@ describe('two `llmeter serve` on one data folder, both polling and ingesting', (
     } finally {
       db.close();
     }
+    // Each holds the per-customer changes of its own batches until it folds them, a second after its
+    // last batch at the latest (AFTER_INGEST_INTERVAL_MS): then both report every batch.
+    await new Promise((resolve) => setTimeout(resolve, AFTER_INGEST_INTERVAL_MS + 500));
+    const customerRequests = await Promise.all(servers.map((serve) => scrapeFamilySum(serve.url, 'llmeter_customer_requests_total')));
+    expect(customerRequests).toEqual([sent.length, sent.length]);
   });
 });
