@@ -10,7 +10,7 @@ import { createPeriodSpendReader } from './budgets/store.js';
 import type { CoreConfig } from './config.js';
 import { exportRoute } from './export/route.js';
 import { alertsRoute } from './http/alerts-route.js';
-import { customerDataKey, customerTotalsSource, foldCustomerRollups, foldHeldChanges, queryCustomerSeries } from './ingest/customers.js';
+import { customerDataKey, customerTotalsSource, foldCustomerRollups, heldChangesFold, queryCustomerSeries } from './ingest/customers.js';
 import { recoverHeldChanges } from './ingest/held-changes.js';
 import { scheduleAfterIngest } from './ingest/after-batch.js';
 import { ingestRoute } from './ingest/route.js';
@@ -184,6 +184,7 @@ export async function startCore(deps: CoreDeps, extraRoutes: (core: Pick<CoreApp
     syncSdkSpendWithBilling(db, configured());
     metrics.dataWritten();
   };
+  const customerTotals = customerTotalsSource(db, now);
   const metrics = createMetricsEndpoint(
     {
       load: (window) => {
@@ -200,7 +201,7 @@ export async function startCore(deps: CoreDeps, extraRoutes: (core: Pick<CoreApp
           version: VERSION,
         };
       },
-      prepare: () => foldHeldChanges(db),
+      pendingWrite: () => heldChangesFold(db),
       customers: {
         key: () => `${customerDataKey(db)}|${settingsStore.get().sdk.customerCardinalityCap}`,
         load: (window) => queryCustomerSeries(db, window, settingsStore.get().sdk.customerCardinalityCap),
@@ -217,11 +218,12 @@ export async function startCore(deps: CoreDeps, extraRoutes: (core: Pick<CoreApp
     ...apiHost,
     customers:
       apiHost.customers ??
-      ((source) => (query) => {
+      ((query) => {
         // Folded apart from the read, as a write that changes no reported number: the scrape's renderings stay current.
-        metrics.unchangedBy(() => foldHeldChanges(db));
-        return source(query);
-      })(customerTotalsSource(db, now)),
+        const fold = heldChangesFold(db);
+        if (fold) metrics.unchangedBy(fold);
+        return customerTotals(query);
+      }),
     db,
     secretStore: deps.secretStore,
     keys: { env: deps.env, config: deps.config, ...(deps.now ? { now: deps.now } : {}) },

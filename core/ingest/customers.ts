@@ -101,10 +101,15 @@ export function pendingCustomerChanges(db: Db): number {
  * transaction, which may still roll back after the fold: the app reads them outside any, so a
  * read inside one with changes held is a mistake, and throws rather than answer without them.
  */
-export function foldHeldChanges(db: Db): void {
+function foldHeldChanges(db: Db): void {
   if (heldChangeCount(db) === 0) return;
   if (db.inTransaction) throw new Error('The SDK customer rollups were read inside a transaction while SDK changes are held in memory; read them outside one');
   fold(db, false);
+}
+
+/** foldHeldChanges when this connection holds changes, else null: for a caller that runs the fold apart from its reads (see MetricsSource.pendingWrite). */
+export function heldChangesFold(db: Db): (() => void) | null {
+  return heldChangeCount(db) > 0 ? () => foldHeldChanges(db) : null;
 }
 
 /**

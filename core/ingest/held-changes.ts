@@ -13,10 +13,10 @@ export interface CustomerDayChange {
 }
 
 /** Changes of the customer rollups by day, then customer key. */
-export type CustomerDayChanges = Map<number, Map<number, CustomerDayChange>>;
+type CustomerDayChanges = Map<number, Map<number, CustomerDayChange>>;
 
 /** Adds to `changes` what one hourly row change adds to its (day, customer key). */
-export function addCustomerDayChange(changes: CustomerDayChanges, day: number, customerKey: number, change: CustomerDayChange): void {
+function addCustomerDayChange(changes: CustomerDayChanges, day: number, customerKey: number, change: CustomerDayChange): void {
   const sum = childOf(childOf(changes, day, () => new Map()), customerKey, (): CustomerDayChange => ({ rows: 0, costNano: 0n, requests: 0, inputTokens: 0, outputTokens: 0 }));
   sum.rows += change.rows;
   sum.costNano += change.costNano;
@@ -29,13 +29,12 @@ export function addCustomerDayChange(changes: CustomerDayChanges, day: number, c
 interface Held {
   /** This connection's id in `sdk_customers_unlogged`. */
   owner: string;
+  /** By day: its days are those marked in `sdk_customers_unlogged` by committed writes. */
   changes: CustomerDayChanges;
   /** How many hourly row changes `changes` sums (what the pending log would have held). */
   count: number;
   /** How many (day, customer key) pairs `changes` holds. */
   pairs: number;
-  /** The days of `changes`, marked in `sdk_customers_unlogged` by committed writes. */
-  days: Set<number>;
   /** Changes given up because another connection summed them again (see recoverHeldChanges); keeps customerDataKey from going back. */
   discarded: number;
   /** When the oldest change was kept (performance.now()). */
@@ -43,13 +42,13 @@ interface Held {
 }
 
 /** Held changes are folded once they cover this many (day, customer key) pairs (a few megabytes)… */
-export const HELD_FOLD_PAIRS = 20_000;
+const HELD_FOLD_PAIRS = 20_000;
 /** …or once the oldest is this old: other programs reading the database see the rollups at most this far behind during a burst. */
 export const HELD_FOLD_MAX_AGE_MS = 5_000;
 
 const heldBy = new WeakMap<Db, Held>();
 
-const emptyHeld = (owner: string, discarded: number): Held => ({ owner, changes: new Map(), count: 0, pairs: 0, days: new Set(), discarded, since: 0 });
+const emptyHeld = (owner: string, discarded: number): Held => ({ owner, changes: new Map(), count: 0, pairs: 0, discarded, since: 0 });
 
 function heldOf(db: Db): Held {
   return childOf(heldBy, db, () => emptyHeld(randomUUID(), 0));
@@ -63,7 +62,7 @@ function heldOf(db: Db): Held {
  */
 function checkedHeld(db: Db): Held {
   const held = heldOf(db);
-  if (held.days.size === 0) return held;
+  if (held.changes.size === 0) return held;
   const marked = cachedStatement(db, 'SELECT EXISTS (SELECT 1 FROM sdk_customers_unlogged WHERE owner = ?)').pluck().get(held.owner) === 1;
   if (marked) return held;
   const fresh = emptyHeld(held.owner, held.discarded + held.count);
@@ -128,14 +127,13 @@ export function holdCustomerChanges(db: Db, inOuterTransaction: boolean): Custom
         return;
       }
       const mark = cachedStatement(db, 'INSERT OR IGNORE INTO sdk_customers_unlogged (owner, day) VALUES (?, ?)');
-      for (const day of changes.keys()) if (!held.days.has(day)) mark.run(held.owner, day);
+      for (const day of changes.keys()) if (!held.changes.has(day)) mark.run(held.owner, day);
     },
     keep() {
       if (inOuterTransaction) return;
       const current = heldOf(db);
       if (current.count === 0) current.since = performance.now();
       for (const [day, sums] of changes) {
-        current.days.add(day);
         for (const [key, sum] of sums) {
           if (current.changes.get(day)?.has(key) !== true) current.pairs++;
           addCustomerDayChange(current.changes, day, key, sum);

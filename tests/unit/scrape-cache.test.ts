@@ -13,7 +13,7 @@ import { gunzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { acceptsGzip, createMetricsEndpoint, metricsRoutes, RENDER_AHEAD_BURST, REFRESH_MIN_INTERVAL_MS, SCRAPE_REUSE_MS, WATCH_OTHER_WRITES_MS, type MetricsEndpoint, type ReuseTiming } from '../../core/http/metrics-route.js';
 import { startHttpServer, type RunningServer } from '../../core/http/server.js';
-import { customerDataKey, foldCustomerRollups, foldHeldChanges, pendingCustomerChanges, queryCustomerSeries } from '../../core/ingest/customers.js';
+import { customerDataKey, foldCustomerRollups, heldChangesFold, pendingCustomerChanges, queryCustomerSeries } from '../../core/ingest/customers.js';
 import { writeSdkEvents } from '../../core/ingest/store.js';
 import { silentLogger } from '../../core/log.js';
 import { createScrapeCache } from '../../core/metrics/scrape-cache.js';
@@ -523,7 +523,7 @@ describe('rendering ahead of scrapes, over a real server and database', () => {
         },
         version: () => `${dataChangeToken(db)}|${cap}`,
         // As the app does: the SDK changes held in memory are folded before a rendering, not by its reads.
-        prepare: () => foldHeldChanges(db),
+        pendingWrite: () => heldChangesFold(db),
         windowKey: (window) => windowSelectionKey(db, window),
         ...(split ? { customers: { key: () => `${customerDataKey(db)}|${cap}`, load: customers } } : {}),
       });
