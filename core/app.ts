@@ -10,8 +10,7 @@ import { createPeriodSpendReader } from './budgets/store.js';
 import type { CoreConfig } from './config.js';
 import { exportRoute } from './export/route.js';
 import { alertsRoute } from './http/alerts-route.js';
-import { customerDataKey, customerTotalsSource, foldCustomerRollups, heldChangesFold, queryCustomerSeries } from './ingest/customers.js';
-import { recoverHeldChanges } from './ingest/held-changes.js';
+import { customerDataKey, customerTotalsSource, foldCustomerRollups, pendingWritesFold, queryCustomerSeries } from './ingest/customers.js';
 import { scheduleAfterIngest } from './ingest/after-batch.js';
 import { ingestRoute } from './ingest/route.js';
 import { syncSdkSpendWithBilling } from './ingest/store.js';
@@ -134,9 +133,8 @@ export interface CoreApp {
 export async function startCore(deps: CoreDeps, extraRoutes: (core: Pick<CoreApp, 'db' | 'pollNow' | 'credentials' | 'budgetAlerts'>) => Route[] = () => []): Promise<CoreApp> {
   const settings = { ...DEFAULT_POLL_SETTINGS, ...deps.poll };
   const db = openDatabase(deps.config.dataDir);
-  // SDK changes of the customer rollups that an app held in memory and did not fold (it stopped first) are summed again from the hourly rows.
-  const recovered = recoverHeldChanges(db);
-  if (recovered > 0) deps.log.info('summed again the SDK customer totals of days an earlier run had not saved in full', { corrections: recovered });
+  // SDK writes an earlier run stored and did not fold (it stopped first): folded before anything reads them.
+  pendingWritesFold(db)?.();
   let credentials = deps.demo ? [] : await resolveProviderCredentials(deps.env, deps.secretStore, deps.log);
   const metricsToken = await resolveServiceToken('metrics', deps.env, deps.secretStore, deps.log);
   const ingestToken = await resolveServiceToken('ingest', deps.env, deps.secretStore, deps.log);
@@ -201,7 +199,7 @@ export async function startCore(deps: CoreDeps, extraRoutes: (core: Pick<CoreApp
           version: VERSION,
         };
       },
-      pendingWrite: () => heldChangesFold(db),
+      pendingWrite: () => pendingWritesFold(db),
       customers: {
         key: () => `${customerDataKey(db)}|${settingsStore.get().sdk.customerCardinalityCap}`,
         load: (window) => queryCustomerSeries(db, window, settingsStore.get().sdk.customerCardinalityCap),
@@ -220,7 +218,7 @@ export async function startCore(deps: CoreDeps, extraRoutes: (core: Pick<CoreApp
       apiHost.customers ??
       ((query) => {
         // Folded apart from the read, as a write that changes no reported number: the scrape's renderings stay current.
-        const fold = heldChangesFold(db);
+        const fold = pendingWritesFold(db);
         if (fold) metrics.unchangedBy(fold);
         return customerTotals(query);
       }),
@@ -302,8 +300,8 @@ export async function startCore(deps: CoreDeps, extraRoutes: (core: Pick<CoreApp
       try {
         foldCustomerRollups(db);
       } catch (err) {
-        // Left marked in the database: the next start sums them again from the hourly rows.
-        deps.log.warn('the SDK customer totals could not be folded on close; the next start recounts them', { error: err instanceof Error ? err.message : String(err) });
+        // Left pending in the database: the next read or write folds them.
+        deps.log.warn('the SDK customer totals could not be folded on close; the next start folds them', { error: err instanceof Error ? err.message : String(err) });
       }
       db.close();
     },

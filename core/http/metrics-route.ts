@@ -26,8 +26,8 @@ export interface MetricsSource {
   /** Everything one scrape reports for a window. */
   load(window: TimeWindow): MetricsSnapshot;
   /**
-   * A write that changes no reported number but that reads want done first (the SDK writer's
-   * changes held in memory, folded into the customer rollups), or null when there is none: asked
+   * A write that changes no reported number but that reads want done first (the SDK writes
+   * pending, folded into the hourly rows and the customer rollups), or null when there is none: asked
    * before every rendering's version is read, and run so that earlier renderings stay current.
    */
   pendingWrite?(): (() => void) | null;

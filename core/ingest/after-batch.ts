@@ -16,9 +16,9 @@ export interface AfterIngest {
  * quiet second is followed by an evaluation at once (as its answer leaves), later ones share one at
  * the end of the second, so a burst of a hundred batches a second costs one evaluation a second
  * and the last batch of any burst is followed by one: an alert it causes still arrives. The
- * customer rollups' pending changes (logged, and held in memory by the SDK writer) are folded
- * once batches stop for a second (during a burst, writeSdkBatches folds them when due, and reads
- * fold the held ones first): the longer they gather, the more of them fold into one update, and at
+ * SDK writes pending and the customer rollups' logged changes are folded once batches stop for a
+ * second (during a burst, writeSdkBatches folds them when due, and reads fold the pending writes
+ * first): the longer they gather, the more of them fold into one update, and at
  * rest readers find none to add.
  */
 export function scheduleAfterIngest(deps: {

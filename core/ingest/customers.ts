@@ -6,7 +6,7 @@ import type { Db } from '../store/db.js';
 import { windowBounds } from '../store/spend-sql.js';
 import { planParams, planWindow } from '../store/rollups.js';
 import { cachedStatement } from '../store/statements.js';
-import { heldChangeCount, heldDataKeyPart, takeHeldChanges } from './held-changes.js';
+import { foldPendingHours, hasPendingHours, pendingHoursFolded, pendingWriteCount } from './pending-hours.js';
 
 /** The customer_id of the customers beyond the cardinality cap, summed. */
 export const OTHER_CUSTOMERS = 'other';
@@ -55,7 +55,7 @@ const PENDING_IN_WINDOW = `SELECT ${CUSTOMER_ROLLUP_COLUMNS} FROM sdk_customers_
  * `grouped`: every customer key is one row already (all time, nothing pending).
  */
 function customerWindowSql(db: Db, window: TimeWindow): { sql: string; params: Record<string, number>; grouped: boolean } {
-  foldHeldChanges(db);
+  foldPendingWrites(db);
   const [from, to] = windowBounds(window);
   const pending = cachedStatement(db, 'SELECT EXISTS (SELECT 1 FROM sdk_customers_pending)').pluck().get() === 1;
   if (from === Number.MIN_SAFE_INTEGER && to === Number.MAX_SAFE_INTEGER) {
@@ -88,50 +88,52 @@ export function loggedCustomerChanges(db: Db): number {
   return cachedStatement(db, 'SELECT COUNT(*) FROM sdk_customers_pending').pluck().get() as number;
 }
 
-/** How many changes of the customer rollups wait to be folded: logged, and held in memory by this connection's SDK writes (core/ingest/held-changes.ts). */
+/** How many changes of the customer rollups wait to be folded: logged, and SDK writes pending (core/ingest/pending-hours.ts). */
 export function pendingCustomerChanges(db: Db): number {
-  return loggedCustomerChanges(db) + heldChangeCount(db);
+  return loggedCustomerChanges(db) + pendingWriteCount(db);
 }
 
 /**
- * Folds the changes this connection's SDK writes hold in memory, if any, so that a read of the
- * customer rollups finds them; every reader here does it first. Only those: readers add the
- * logged ones themselves, and folding a long log (written by another program, say) would cost a
- * rendering tens of milliseconds that the quiet second's fold takes off it. Not possible inside a caller's
- * transaction, which may still roll back after the fold: the app reads them outside any, so a
- * read inside one with changes held is a mistake, and throws rather than answer without them.
+ * Folds the SDK writes pending in `sdk_hourly_pending`, if any, so that a read of the hourly rows
+ * or the customer rollups finds them; every reader here does it first. Only those: readers add the
+ * logged changes themselves, and folding a long log (written by another program, say) would cost
+ * a rendering tens of milliseconds that the quiet second's fold takes off it. Inside a caller's
+ * transaction the fold is part of it, and rolls back with it.
  */
-function foldHeldChanges(db: Db): void {
-  if (heldChangeCount(db) === 0) return;
-  if (db.inTransaction) throw new Error('The SDK customer rollups were read inside a transaction while SDK changes are held in memory; read them outside one');
-  fold(db, false);
+function foldPendingWrites(db: Db): void {
+  if (hasPendingHours(db)) fold(db, false);
 }
 
-/** foldHeldChanges when this connection holds changes, else null: for a caller that runs the fold apart from its reads (see MetricsSource.pendingWrite). */
-export function heldChangesFold(db: Db): (() => void) | null {
-  return heldChangeCount(db) > 0 ? () => foldHeldChanges(db) : null;
+/** foldPendingWrites when SDK writes are pending, else null: for a caller that runs the fold apart from its reads (see MetricsSource.pendingWrite). */
+export function pendingWritesFold(db: Db): (() => void) | null {
+  return hasPendingHours(db) ? () => foldPendingWrites(db) : null;
 }
 
 /**
  * A value that changes whenever what the customer families report may have changed, and only then
  * (it stays put across a fold, which changes no reported number): how many changes of the customer
- * rollups were ever logged, the folded ones (migration 8) plus those pending, numbered from 1 since
- * the last fold, plus those this connection's SDK writes hold in memory (core/ingest/held-changes.ts).
- * Every change of an SDK hourly row's customer numbers is one of these: the SDK writer's held, and
- * any other through the `sdk_usage_hourly` view logged by its triggers (migration 10). Two reads, a
- * few microseconds. Read it before the data it keys.
+ * rollups were ever logged and SDK writes ever stored, the folded ones (migration 8) plus those
+ * pending, each numbered from 1 since the last fold. Every change of an SDK hourly row's customer
+ * numbers is one of these: the SDK writer's pending writes (core/ingest/pending-hours.ts), and any
+ * other through the `sdk_usage_hourly` view logged by its triggers (migration 10). One read, a few
+ * microseconds. Read it before the data it keys.
  */
 export function customerDataKey(db: Db): number {
-  return (cachedStatement(db, 'SELECT changes + COALESCE((SELECT MAX(rowid) FROM sdk_customers_pending), 0) FROM sdk_customers_folded').pluck().get() as number) + heldDataKeyPart(db);
+  return cachedStatement(
+    db,
+    'SELECT changes + COALESCE((SELECT MAX(rowid) FROM sdk_customers_pending), 0) + COALESCE((SELECT MAX(id) FROM sdk_hourly_pending), 0) FROM sdk_customers_folded',
+  )
+    .pluck()
+    .get() as number;
 }
 
 /** The pending changes summed per (customer key, day) during a fold: a connection's own scratch table. */
 const FOLD_GROUPS = 'temp.sdk_customers_fold_by_key';
 
 /**
- * Sums the pending changes of the customer rollups (migration 5), logged and held in memory by
- * this connection's SDK writes (core/ingest/held-changes.ts), into the daily, monthly and all-time
- * rollups and empties the log, in one transaction: many changes of one (provider, model,
+ * Folds the pending SDK writes into the hourly rows (foldPendingHours), then sums the changes of
+ * the customer rollups, theirs and those logged (migration 5), into the daily, monthly and
+ * all-time rollups and empties the log, in one transaction: many changes of one (provider, model,
  * customer) become one update per rollup row. The log is sorted and summed once, per day, into a
  * scratch table that the three upserts read in that order; the monthly and all-time upserts add
  * the days of one group one after the other, which sums them without sorting the log twice more
@@ -141,7 +143,7 @@ export function foldCustomerRollups(db: Db): void {
   fold(db, true);
 }
 
-/** foldCustomerRollups, of the held changes only (`withLog` false) or of the log too. */
+/** foldCustomerRollups, of the pending SDK writes only (`withLog` false) or of the log too. */
 function fold(db: Db, withLog: boolean): void {
   db.exec(`CREATE TEMP TABLE IF NOT EXISTS ${FOLD_GROUPS} (
     customer_key INTEGER NOT NULL, day INTEGER NOT NULL,
@@ -149,7 +151,7 @@ function fold(db: Db, withLog: boolean): void {
     PRIMARY KEY (customer_key, day)
   ) WITHOUT ROWID`);
   const add = ['rows', 'cost_nano', 'requests', 'input_tokens', 'output_tokens'].map((column) => `${column} = ${column} + excluded.${column}`).join(', ');
-  const addHeld = cachedStatement(db, `INSERT INTO ${FOLD_GROUPS} VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET ${add}`);
+  const addPending = cachedStatement(db, `INSERT INTO ${FOLD_GROUPS} VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET ${add}`);
   const logGroups = cachedStatement(db, `INSERT INTO ${FOLD_GROUPS} SELECT customer_key, day, ${CUSTOMER_SUMS} FROM sdk_customers_pending GROUP BY customer_key, day`);
   // "WHERE true": an upsert's SELECT needs a WHERE clause before ON CONFLICT (SQLite's parsing ambiguity).
   const addToRollups = [
@@ -159,23 +161,20 @@ function fold(db: Db, withLog: boolean): void {
     `INSERT INTO sdk_customers_totals SELECT customer_key, ${CUSTOMER_COLUMNS_SUMMED} FROM ${FOLD_GROUPS} WHERE true ON CONFLICT DO UPDATE SET ${add}`,
     `DELETE FROM ${FOLD_GROUPS}`,
   ].map((sql) => cachedStatement(db, sql));
-  // Keeps customerDataKey where it was: the log's rows are numbered from 1 again after this, and the held changes it counts are gone.
+  // Keeps customerDataKey where it was: the log's rows and the pending writes are numbered from 1 again after this.
   const countFolded = cachedStatement(db, `UPDATE sdk_customers_folded SET changes = changes + ${withLog ? 'COALESCE((SELECT MAX(rowid) FROM sdk_customers_pending), 0) + ' : ''}?`);
   const emptyLog = cachedStatement(db, 'DELETE FROM sdk_customers_pending');
-  // Inside a caller's transaction, which may still roll back after this, the held changes wait for a fold of their own.
-  const outer = db.inTransaction;
-  const held = db.transaction(() => {
-    const taken = outer ? null : takeHeldChanges(db);
+  db.transaction(() => {
+    const pending = foldPendingHours(db);
     if (withLog) logGroups.run();
-    for (const [day, sums] of taken?.changes ?? []) {
-      for (const [key, sum] of sums) addHeld.run(key, day, sum.rows, sum.costNano, sum.requests, sum.inputTokens, sum.outputTokens);
+    for (const [day, sums] of pending.days) {
+      for (const [key, sum] of sums) addPending.run(key, day, sum.rows, sum.costNano, sum.requests, sum.inputTokens, sum.outputTokens);
     }
     for (const statement of addToRollups) statement.run();
-    countFolded.run(taken?.count ?? 0);
+    countFolded.run(pending.lastId);
     if (withLog) emptyLog.run();
-    return taken;
   }).immediate();
-  held?.folded();
+  pendingHoursFolded(db);
 }
 
 /**

@@ -4,7 +4,7 @@ import { createCostEstimator } from '../pricing/estimate.js';
 import type { Db } from '../store/db.js';
 import { cachedStatement } from '../store/statements.js';
 import { CUSTOMER_FOLD_THRESHOLD, foldCustomerRollups, loggedCustomerChanges } from './customers.js';
-import { heldChangesDue, holdCustomerChanges, type CustomerChangeWrite } from './held-changes.js';
+import { appendPendingHours, pendingHoursDue, type CustomerHourAddition, type SdkHourSums } from './pending-hours.js';
 import { childOf, sdkKeyLookup } from './sdk-keys.js';
 import type { IngestEvent } from './schema.js';
 
@@ -33,26 +33,13 @@ function billedBefore(db: Db, provider: ProviderId, billedProviders: readonly Pr
 }
 
 /** The new events of one (hour, provider, model), summed from its customer hours, as `usage` adds them. */
-interface ModelHour {
-  hour: number;
+interface ModelHour extends SdkHourSums {
   provider: ProviderId;
   model: string;
-  requests: number;
-  inputTokens: number;
-  cachedInputTokens: number;
-  cacheWriteTokens: number;
-  outputTokens: number;
-  costNano: bigint;
-  unpriced: number;
 }
 
 /** The new events of one (hour, provider, model, customer, feature), summed as the hourly tables add them. */
-interface CustomerHour extends ModelHour {
-  customerKey: number;
-  featureKey: number;
-  failed: number;
-  latencyMs: number;
-}
+interface CustomerHour extends ModelHour, CustomerHourAddition {}
 
 /** Customer hours by hour, customer key and feature key (integer keys: no key string per event). */
 type CustomerHours = Map<number, Map<number, Map<number, CustomerHour>>>;
@@ -123,34 +110,6 @@ const INSERT_EVENT_ID_SQL = "INSERT OR IGNORE INTO sdk_event_ids (id, received_a
 const INSERT_EVENT_IDS_SQL = "INSERT OR IGNORE INTO sdk_event_ids (id, received_at) SELECT unhex(value, '-'), ? FROM json_each(?)";
 const PRUNE_EVENT_IDS_SQL = 'DELETE FROM sdk_event_ids WHERE received_at < ?';
 
-// An UPDATE first, then an INSERT when it changed no row: the writer counts the new hourly rows
-// itself (the customer rollups count rows), which an upsert does not tell.
-const ADD_TO_CUSTOMER_HOUR_SQL = `
-  UPDATE sdk_usage_hourly_keyed SET
-    requests = requests + ?, failed_requests = failed_requests + ?, input_tokens = input_tokens + ?, cached_input_tokens = cached_input_tokens + ?,
-    cache_write_tokens = cache_write_tokens + ?, output_tokens = output_tokens + ?, cost_nano = cost_nano + ?, unpriced_requests = unpriced_requests + ?,
-    latency_ms_total = latency_ms_total + ?, updated_at = ?
-  WHERE hour = ? AND customer_key = ? AND feature_key = ?`;
-const INSERT_CUSTOMER_HOUR_SQL = `
-  INSERT INTO sdk_usage_hourly_keyed (hour, customer_key, feature_key, requests, failed_requests, input_tokens,
-    cached_input_tokens, cache_write_tokens, output_tokens, cost_nano, unpriced_requests, latency_ms_total, updated_at)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
-
-/** Adds the customer hours to `sdk_usage_hourly_keyed`, and their changes of the customer rollups to `changes`. */
-function addToCustomerHours(db: Db, customerHours: CustomerHours, nowSec: number, changes: CustomerChangeWrite): void {
-  const update = cachedStatement(db, ADD_TO_CUSTOMER_HOUR_SQL);
-  const insert = cachedStatement(db, INSERT_CUSTOMER_HOUR_SQL);
-  for (const group of eachCustomerHour(customerHours)) {
-    const { hour, customerKey, featureKey, requests, failed, inputTokens, cachedInputTokens, cacheWriteTokens, outputTokens, costNano, unpriced, latencyMs } = group;
-    let rows = 0;
-    if (update.run(requests, failed, inputTokens, cachedInputTokens, cacheWriteTokens, outputTokens, costNano, unpriced, latencyMs, nowSec, hour, customerKey, featureKey).changes === 0) {
-      insert.run(hour, customerKey, featureKey, requests, failed, inputTokens, cachedInputTokens, cacheWriteTokens, outputTokens, costNano, unpriced, latencyMs, nowSec);
-      rows = 1;
-    }
-    changes.add(hour - (hour % DAY), customerKey, { rows, costNano, requests, inputTokens, outputTokens });
-  }
-}
-
 const ADD_TO_USAGE_SQL = `
   INSERT INTO usage (provider, source, bucket_start, bucket_end, bucket_width, model, project, api_key_id, line_item, requests,
     input_tokens, cached_input_tokens, cache_write_tokens, output_tokens, cost_nano, cost_kind, superseded, unpriced, updated_at)
@@ -192,13 +151,13 @@ function storeEventIds(db: Db, events: readonly IngestEvent[], nowSec: number): 
  * Stores batches of SDK events in one transaction, and answers each batch's counts. An event
  * whose id was received in the last EVENT_ID_RETENTION_DAYS (a retried batch, or the same id
  * earlier in these batches) is ignored, and older ids are pruned; the new ones are summed per hour
- * and added to `sdk_usage_hourly_keyed` (per customer and feature, by their ids: sdkKeyLookup) and to `usage` (per provider and model,
- * source 'sdk', estimated), superseded where billing is the truth (see billedBefore). One write per
- * hour and group rather than per event, and one commit for all the batches: batches that arrive
- * together mostly change the same rows and pages, written once. The writer's changes of the
- * customer rollups are held in memory (holdCustomerChanges); they and those logged by other
- * writers are folded after the commit once due (heldChangesDue, CUSTOMER_FOLD_THRESHOLD logged:
- * see foldCustomerRollups), and inside a caller's transaction they are logged.
+ * and added to `usage` (per provider and model, source 'sdk', estimated), superseded where billing
+ * is the truth (see billedBefore), and per customer and feature (by their ids: sdkKeyLookup) to
+ * `sdk_usage_hourly_keyed` through one pending write (appendPendingHours): folded into the hourly
+ * rows and the customer rollups, with the changes other writers logged, after the commit once due
+ * (pendingHoursDue, CUSTOMER_FOLD_THRESHOLD logged: see foldCustomerRollups), and before any read
+ * of them. One write per hour and group rather than per event, and one commit for all the
+ * batches: batches that arrive together mostly change the same rows and pages, written once.
  */
 export function writeSdkBatches(db: Db, batches: ReadonlyArray<readonly IngestEvent[]>, options: { billedProviders: readonly ProviderId[]; nowSec: number }): IngestResult[] {
   const { nowSec } = options;
@@ -206,7 +165,7 @@ export function writeSdkBatches(db: Db, batches: ReadonlyArray<readonly IngestEv
   const prices = batches.map((events) => events.map((event) => estimate(event.provider, event.model, event, new Date(event.occurredAt * 1000))));
   const keys = sdkKeyLookup(db);
   const outer = db.inTransaction;
-  let keep = (): void => {};
+  let keepPending = (): void => {};
   const results = db.transaction(() => {
     // Ids past the retention leave as new ones come (an index seek that finds nothing, mostly).
     cachedStatement(db, PRUNE_EVENT_IDS_SQL).run(nowSec - EVENT_ID_RETENTION_DAYS * DAY);
@@ -223,9 +182,7 @@ export function writeSdkBatches(db: Db, batches: ReadonlyArray<readonly IngestEv
       }
       return { received: events.length, inserted, duplicates: events.length - inserted };
     });
-    const changes = holdCustomerChanges(db, outer);
-    addToCustomerHours(db, customerHours, nowSec, changes);
-    changes.finish();
+    keepPending = appendPendingHours(db, [...eachCustomerHour(customerHours)], nowSec);
     const cutoffs = new Map<ProviderId, number>();
     const addToUsage = cachedStatement(db, ADD_TO_USAGE_SQL);
     for (const group of modelHours(eachCustomerHour(customerHours))) {
@@ -233,18 +190,16 @@ export function writeSdkBatches(db: Db, batches: ReadonlyArray<readonly IngestEv
       if (cutoff === undefined) cutoffs.set(group.provider, (cutoff = billedBefore(db, group.provider, options.billedProviders)));
       addToUsage.run(group.provider, group.hour, group.hour + HOUR, group.model, group.requests, group.inputTokens, group.cachedInputTokens, group.cacheWriteTokens, group.outputTokens, group.costNano, group.hour < cutoff ? 1 : 0, group.unpriced > 0 ? 1 : 0, nowSec);
     }
-    if (outer && loggedCustomerChanges(db) >= CUSTOMER_FOLD_THRESHOLD) foldCustomerRollups(db);
-    keep = changes.keep;
     return counts;
   }).immediate();
-  // Inside an outer transaction, which may still roll back, the ids are looked up again next time, and the changes were logged.
+  // Inside an outer transaction, which may still roll back, the ids are looked up again next time, and the pending write is folded by a later write or a read.
   if (outer) return results;
   keys.keep();
-  keep();
+  keepPending();
   try {
-    if (loggedCustomerChanges(db) >= CUSTOMER_FOLD_THRESHOLD || heldChangesDue(db)) foldCustomerRollups(db);
+    if (pendingHoursDue(db) || loggedCustomerChanges(db) >= CUSTOMER_FOLD_THRESHOLD) foldCustomerRollups(db);
   } catch {
-    // The batches are stored: their answer stands. What was due stays held or logged, for the next write's fold, a read's, or the quiet second's (which reports a failure).
+    // The batches are stored: their answer stands. What was due stays pending or logged, for the next write's fold, a read's, or the quiet second's (which reports a failure).
   }
   return results;
 }

@@ -202,6 +202,32 @@ const KEYED_ROW_OF_OLD = `hour = OLD.hour AND customer_key = ${customerKeyOf('OL
  * Part of migration 10 (shipped: never edit): appends to `sdk_customers_pending` view row `row`
  * (NEW or OLD of `sdk_usage_hourly`) added (`sign` 1) or taken away (-1), when `when` holds.
  */
+/** Refuses a change by hand of the SDK hourly rows while SDK writes wait to be folded into them (migration 11). */
+const REFUSE_WHILE_PENDING = `SELECT RAISE(ABORT, 'SDK usage received in the last seconds is not in sdk_usage_hourly yet; LLMeter adds it within 5 seconds while it runs, and when it starts. Retry then.') WHERE EXISTS (SELECT 1 FROM sdk_hourly_pending);`;
+
+/**
+ * The `sdk_usage_hourly` view's update and delete triggers (migration 10), each starting with
+ * `guard` (migration 11's REFUSE_WHILE_PENDING). A change of what the rollups hold is logged as
+ * the old row taken away and the new one added.
+ */
+const loggedViewChangeTriggers = (guard: string): string => `
+  CREATE TRIGGER sdk_usage_hourly_update INSTEAD OF UPDATE ON sdk_usage_hourly
+  BEGIN
+    ${guard}
+    ${addSdkKeys('NEW')}
+    ${viewRowChange('OLD', '-1', CUSTOMER_INPUTS_CHANGED)}
+    UPDATE sdk_usage_hourly_keyed SET hour = NEW.hour, customer_key = ${customerKeyOf('NEW')}, feature_key = ${featureKeyOf('NEW')},
+      ${SDK_HOURLY_NUMBERS.map((column) => `${column} = NEW.${column}`).join(', ')}
+    WHERE ${KEYED_ROW_OF_OLD};
+    ${viewRowChange('NEW', '1', CUSTOMER_INPUTS_CHANGED)}
+  END;
+  CREATE TRIGGER sdk_usage_hourly_delete INSTEAD OF DELETE ON sdk_usage_hourly
+  BEGIN
+    ${guard}
+    ${viewRowChange('OLD', '-1')}
+    DELETE FROM sdk_usage_hourly_keyed WHERE ${KEYED_ROW_OF_OLD};
+  END;`;
+
 const viewRowChange = (row: 'NEW' | 'OLD', sign: '1' | '-1', when = 'true'): string =>
   `INSERT INTO sdk_customers_pending SELECT ${row}.hour - ${row}.hour % 86400, ${customerKeyOf(row)}, ${sign}, ${CUSTOMER_SUMS.map((column) => `${sign} * ${row}.${column}`).join(', ')} WHERE ${when};`;
 
@@ -721,7 +747,7 @@ export const MIGRATIONS: readonly string[] = [
   BEGIN DELETE FROM sdk_usage_hourly_keyed WHERE ${KEYED_ROW_OF_OLD}; END;
   `,
   // 10: the SDK writer sums its own changes of the customer rollups in memory between folds
-  // instead of logging one per hourly row (core/ingest/held-changes.ts)
+  // instead of logging one per hourly row (until migration 11)
   `
   -- The days whose customer rollup changes an app holds in memory, not logged yet, by app (owner, a
   -- random id per connection). Written in the transaction of the hourly rows they change, deleted
@@ -749,21 +775,40 @@ export const MIGRATIONS: readonly string[] = [
     INSERT INTO sdk_usage_hourly_keyed VALUES (NEW.hour, ${customerKeyOf('NEW')}, ${featureKeyOf('NEW')}, ${SDK_HOURLY_NUMBERS.map((column) => `NEW.${column}`).join(', ')});
     ${viewRowChange('NEW', '1')}
   END;
-  -- A change of what the rollups hold is logged as the old row taken away and the new one added.
-  CREATE TRIGGER sdk_usage_hourly_update INSTEAD OF UPDATE ON sdk_usage_hourly
-  BEGIN
-    ${addSdkKeys('NEW')}
-    ${viewRowChange('OLD', '-1', CUSTOMER_INPUTS_CHANGED)}
-    UPDATE sdk_usage_hourly_keyed SET hour = NEW.hour, customer_key = ${customerKeyOf('NEW')}, feature_key = ${featureKeyOf('NEW')},
-      ${SDK_HOURLY_NUMBERS.map((column) => `${column} = NEW.${column}`).join(', ')}
-    WHERE ${KEYED_ROW_OF_OLD};
-    ${viewRowChange('NEW', '1', CUSTOMER_INPUTS_CHANGED)}
-  END;
-  CREATE TRIGGER sdk_usage_hourly_delete INSTEAD OF DELETE ON sdk_usage_hourly
-  BEGIN
-    ${viewRowChange('OLD', '-1')}
-    DELETE FROM sdk_usage_hourly_keyed WHERE ${KEYED_ROW_OF_OLD};
-  END;
+  ${loggedViewChangeTriggers('')}
+  `,
+  // 11: the SDK writer stores each write's customer hours as one pending row, folded into the
+  // hourly rows and the customer rollups later (core/ingest/pending-hours.ts)
+  `
+  -- Days an app of migration 10 held changes of and did not fold (it stopped first): their
+  -- customer rollup changes, summed again from the hourly rows less the rollups and the log.
+  INSERT INTO sdk_customers_pending (day, customer_key, rows, cost_nano, requests, input_tokens, output_tokens)
+  SELECT day, customer_key, SUM(rows), SUM(cost_nano), SUM(requests), SUM(input_tokens), SUM(output_tokens) FROM (
+    SELECT h.hour - h.hour % 86400 AS day, h.customer_key, 1 AS rows, h.cost_nano, h.requests, h.input_tokens, h.output_tokens
+      FROM (SELECT DISTINCT day FROM sdk_customers_unlogged) AS u JOIN sdk_usage_hourly_keyed AS h ON h.hour >= u.day AND h.hour < u.day + 86400
+    UNION ALL SELECT day, customer_key, -rows, -cost_nano, -requests, -input_tokens, -output_tokens
+      FROM sdk_customers_daily WHERE day IN (SELECT day FROM sdk_customers_unlogged)
+    UNION ALL SELECT day, customer_key, -rows, -cost_nano, -requests, -input_tokens, -output_tokens
+      FROM sdk_customers_pending WHERE day IN (SELECT day FROM sdk_customers_unlogged)
+  ) GROUP BY day, customer_key
+  HAVING SUM(rows) <> 0 OR SUM(cost_nano) <> 0 OR SUM(requests) <> 0 OR SUM(input_tokens) <> 0 OR SUM(output_tokens) <> 0;
+  DROP TABLE sdk_customers_unlogged;
+  -- SDK writes not folded into sdk_usage_hourly_keyed yet, one row each: when it was written (Unix
+  -- seconds) and its customer hours packed, 12 numbers of 8 bytes each (the hour, the customer and
+  -- feature keys, then the numbers the hourly row adds, the cost an int64, the rest doubles; see
+  -- core/ingest/pending-hours.ts). Deleted by the fold that adds them, which every reader of the
+  -- hourly rows or the customer rollups runs first. Their usage rows (per model) are not pending.
+  CREATE TABLE sdk_hourly_pending (
+    id INTEGER PRIMARY KEY,
+    written_at INTEGER NOT NULL,
+    hours BLOB NOT NULL
+  );
+  -- A row changed or deleted by hand while SDK writes are pending would get them added back by
+  -- their fold (received before the change, they belong to what it changed): refused until then.
+  -- An insert only adds, as the fold does, and is let through.
+  DROP TRIGGER sdk_usage_hourly_update;
+  DROP TRIGGER sdk_usage_hourly_delete;
+  ${loggedViewChangeTriggers(REFUSE_WHILE_PENDING)}
   `,
 ];
 

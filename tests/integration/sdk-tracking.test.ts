@@ -17,6 +17,7 @@ import { estimateCostNano, type TokenCounts } from '../../core/pricing/estimate.
 import { formatNanoAsDecimal, parseAmountToNano } from '../../shared/money.js';
 import { attribution, LLMeter, wrapAnthropic, wrapOpenAI, type WireEvent } from '../../sdk/index.js';
 import { FAKE_USAGE, startLlmApiFake, type LlmApiFake } from '../fakes/llm-apis.js';
+import { folded } from '../support/customer-rollups.js';
 import { parseSamples, sampleValue, type Sample } from '../support/prom-text.js';
 import { tempDir } from '../support/temp.js';
 
@@ -96,7 +97,7 @@ const eventsOf = (customer: string): Array<{ status: number; input_tokens: numbe
     .map((e) => ({ status: e.status, input_tokens: e.inputTokens, output_tokens: e.outputTokens, model: e.model, feature: e.feature ?? '' }))
     .sort((a, b) => b.status - a.status);
 /** Requests of a customer as the app stored them. */
-const storedRequests = (customer: string): number => core.db.prepare('SELECT COALESCE(SUM(requests), 0) FROM sdk_usage_hourly WHERE customer_id = ?').pluck().get(customer) as number;
+const storedRequests = (customer: string): number => folded(core.db).prepare('SELECT COALESCE(SUM(requests), 0) FROM sdk_usage_hourly WHERE customer_id = ?').pluck().get(customer) as number;
 
 beforeAll(async () => {
   fake = await startLlmApiFake();

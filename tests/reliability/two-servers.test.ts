@@ -14,12 +14,12 @@ import { once } from 'node:events';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AFTER_INGEST_INTERVAL_MS } from '../../core/ingest/after-batch.js';
 import { MIGRATIONS, SCHEMA_VERSION } from '../../core/store/migrations.js';
 import { DB_FILE, openDatabase } from '../../core/store/db.js';
 import { PROVIDER_IDS } from '../../shared/providers.js';
 import { generateTruth, startProviderFake, type ProviderFake } from '../fakes/providers.js';
 import { ROOT, startLlmeter, type ServeProcess } from '../support/cli.js';
+import { folded } from '../support/customer-rollups.js';
 import { parseSamples } from '../support/prom-text.js';
 import { tempDir } from '../support/temp.js';
 import { expectIntact, expectStoredEqualsTruth, llmeterEnv, METRICS_TOKEN, openRaw, postIngest, scrapeFamilySum, sdkEvents, UI_TOKEN } from './support.js';
@@ -158,10 +158,14 @@ describe('two `llmeter serve` on one data folder, both polling and ingesting', (
     for (const retry of retries) expect(JSON.parse(retry.text)).toEqual({ received: 200, inserted: 0, duplicates: 200 });
 
     const sent = batches.flat();
+    // Right after the last batch, before either server's quiet-second fold: a scrape folds every
+    // pending write first, whichever server stored it, so both report every batch.
+    const customerRequests = await Promise.all(servers.map((serve) => scrapeFamilySum(serve.url, 'llmeter_customer_requests_total')));
+    expect(customerRequests).toEqual([sent.length, sent.length]);
     const db = openRaw(dataDir);
     try {
       expect(db.prepare('SELECT COUNT(*) FROM sdk_events').pluck().get()).toBe(sent.length);
-      const hourly = db.prepare('SELECT SUM(requests) AS requests, SUM(input_tokens) AS input, SUM(output_tokens) AS output FROM sdk_usage_hourly').get();
+      const hourly = folded(db).prepare('SELECT SUM(requests) AS requests, SUM(input_tokens) AS input, SUM(output_tokens) AS output FROM sdk_usage_hourly').get();
       expect(hourly).toEqual({
         requests: sent.length,
         input: sent.reduce((sum, e) => sum + (e['inputTokens'] as number), 0),
@@ -171,10 +175,5 @@ describe('two `llmeter serve` on one data folder, both polling and ingesting', (
     } finally {
       db.close();
     }
-    // Each holds the per-customer changes of its own batches until it folds them, a second after its
-    // last batch at the latest (AFTER_INGEST_INTERVAL_MS): then both report every batch.
-    await new Promise((resolve) => setTimeout(resolve, AFTER_INGEST_INTERVAL_MS + 500));
-    const customerRequests = await Promise.all(servers.map((serve) => scrapeFamilySum(serve.url, 'llmeter_customer_requests_total')));
-    expect(customerRequests).toEqual([sent.length, sent.length]);
   });
 });

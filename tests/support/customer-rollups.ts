@@ -1,3 +1,4 @@
+import { foldCustomerRollups } from '../../core/ingest/customers.js';
 import type { Db } from '../../core/store/db.js';
 
 /**
@@ -16,4 +17,10 @@ export function customerRollupDrift(db: Db): unknown[] {
     )
     .raw(true)
     .all();
+}
+
+/** `db` with the pending SDK writes folded into the hourly rows, as the app's readers do first: for a test reading those rows directly. */
+export function folded(db: Db): Db {
+  foldCustomerRollups(db);
+  return db;
 }

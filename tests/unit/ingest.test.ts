@@ -25,6 +25,7 @@ import { writeProviderFetch } from '../../core/store/usage-repo.js';
 import { formatNanoAsDecimal } from '../../shared/money.js';
 import type { ProviderId } from '../../shared/providers.js';
 import type { WireEvent } from '../../sdk/index.js';
+import { folded } from '../support/customer-rollups.js';
 import { record } from '../support/records.js';
 import { tempDir } from '../support/temp.js';
 
@@ -69,7 +70,7 @@ afterAll(async () => {
   db.close();
 });
 beforeEach(() => {
-  for (const table of ['sdk_event_ids', 'sdk_usage_hourly', 'usage', 'budgets']) db.exec(`DELETE FROM ${table}`);
+  for (const table of ['sdk_hourly_pending', 'sdk_event_ids', 'sdk_usage_hourly', 'usage', 'budgets']) db.exec(`DELETE FROM ${table}`);
   billed = [];
   ingested = 0;
 });
@@ -187,7 +188,7 @@ describe('ingest storage', () => {
       event(6, { feature: 'chat' }),
     ];
     expect((await post({ events })).status).toBe(200);
-    const hourly = db.prepare('SELECT hour, provider, model, customer_id, feature, requests, failed_requests, input_tokens, cost_nano, unpriced_requests, latency_ms_total FROM sdk_usage_hourly ORDER BY hour, provider, model, customer_id, feature').safeIntegers(true).all();
+    const hourly = folded(db).prepare('SELECT hour, provider, model, customer_id, feature, requests, failed_requests, input_tokens, cost_nano, unpriced_requests, latency_ms_total FROM sdk_usage_hourly ORDER BY hour, provider, model, customer_id, feature').safeIntegers(true).all();
     const at = (iso: string): bigint => BigInt(Date.parse(iso) / 1000);
     expect(hourly).toEqual([
       { hour: at('2026-11-18T10:00:00Z'), provider: 'anthropic', model: 'claude-sonnet-4-5', customer_id: 'globex', feature: '', requests: 1n, failed_requests: 0n, input_tokens: 4000n, cost_nano: price(events[3]!), unpriced_requests: 0n, latency_ms_total: 800n },
@@ -304,7 +305,7 @@ describe('event ids', () => {
     // A second later, the ids of the first batch are past the retention: pruned, so event 2 would count again.
     expect(write(fresh, [stored(4)], lastDay + 1)).toEqual({ received: 1, inserted: 1, duplicates: 0 });
     expect(fresh.prepare('SELECT id FROM sdk_events ORDER BY id').pluck().all()).toEqual([id(3), id(4)]);
-    expect(fresh.prepare("SELECT SUM(requests) FROM sdk_usage_hourly").pluck().get()).toBe(4);
+    expect(folded(fresh).prepare("SELECT SUM(requests) FROM sdk_usage_hourly").pluck().get()).toBe(4);
     fresh.close();
   });
 
@@ -321,7 +322,7 @@ describe('event ids', () => {
     expect(write(fresh, [weighed(9), weighed(9, true), weighed(5, true)], received)).toEqual({ received: 3, inserted: 1, duplicates: 2 });
     expect(write(fresh, [weighed(10), weighed(11)], received)).toEqual({ received: 2, inserted: 2, duplicates: 0 });
     // Every first copy once, no later copy, and no id left behind by a batch whose ids were taken back and stored one by one.
-    expect(fresh.prepare('SELECT SUM(requests), SUM(input_tokens) FROM sdk_usage_hourly').raw().get()).toEqual([11, 2 ** 12 - 2]);
+    expect(folded(fresh).prepare('SELECT SUM(requests), SUM(input_tokens) FROM sdk_usage_hourly').raw().get()).toEqual([11, 2 ** 12 - 2]);
     expect(fresh.prepare('SELECT id FROM sdk_events ORDER BY id').pluck().all()).toEqual(Array.from({ length: 11 }, (_, i) => id(i + 1)));
     expect(querySeriesTotals(fresh, ALL)[0]).toMatchObject({ requests: 11, inputTokens: 2 ** 12 - 2 });
     fresh.close();
@@ -341,7 +342,7 @@ describe('event ids', () => {
     // Numbered again, these take the ids zeta and voice had: a connection remembering those would file zeta under eta.
     write(fresh, [named(2, 'eta', 'text')], received);
     write(fresh, [named(3, 'zeta', 'voice'), named(4, 'zeta', 'voice')], received);
-    expect(fresh.prepare('SELECT customer_id, feature, requests FROM sdk_usage_hourly ORDER BY customer_id').raw().all()).toEqual([
+    expect(folded(fresh).prepare('SELECT customer_id, feature, requests FROM sdk_usage_hourly ORDER BY customer_id').raw().all()).toEqual([
       ['eta', 'text', 1],
       ['zeta', 'voice', 2],
     ]);
@@ -392,7 +393,7 @@ describe('batches arriving together', () => {
       { received: 3, inserted: 3, duplicates: 0 },
       { received: 2, inserted: 0, duplicates: 2 },
     ]);
-    expect(db.prepare('SELECT SUM(requests) FROM sdk_usage_hourly').pluck().get()).toBe(5);
+    expect(folded(db).prepare('SELECT SUM(requests) FROM sdk_usage_hourly').pluck().get()).toBe(5);
     expect(ingested).toBe(5);
   });
 
@@ -410,7 +411,7 @@ describe('batches arriving together', () => {
     const big = await Promise.all([write(range(100_000, half)), write(range(200_000, half)), write(range(300_000, 1))]);
     expect(big.map((r) => r.inserted)).toEqual([half, half, 1]);
     expect(transactions()).toBe(3);
-    expect(fresh.prepare('SELECT SUM(requests) FROM sdk_usage_hourly').pluck().get()).toBe(6 + 2 * half + 1);
+    expect(folded(fresh).prepare('SELECT SUM(requests) FROM sdk_usage_hourly').pluck().get()).toBe(6 + 2 * half + 1);
     fresh.close();
   });
   it(`wait up to ${MAX_GROUP_WAIT_MS} ms for as many senders as the last write held, and no longer`, async () => {
@@ -443,7 +444,7 @@ describe('batches arriving together', () => {
       expect([transactions(), settled.length]).toEqual([3, 7]);
       await vi.advanceTimersByTimeAsync(1);
       expect([transactions(), settled.slice(7)]).toEqual([4, [12, 22]]);
-      expect(fresh.prepare('SELECT SUM(requests) FROM sdk_usage_hourly').pluck().get()).toBe(2 + 6 + 3 + 2);
+      expect(folded(fresh).prepare('SELECT SUM(requests) FROM sdk_usage_hourly').pluck().get()).toBe(2 + 6 + 3 + 2);
     } finally {
       vi.useRealTimers();
       fresh.close();

@@ -396,7 +396,8 @@ describe('usage rollups', () => {
     old.prepare("UPDATE sdk_usage_hourly SET requests = requests + 1, hour = hour + 3600 WHERE customer_id = 'globex' AND hour < ?").run(START + DAY);
     const allRows = 'SELECT * FROM sdk_usage_hourly ORDER BY hour, provider, model, customer_id, feature';
     const rowsBefore = old.prepare(allRows).safeIntegers(true).raw(true).all();
-    const keyBefore = customerDataKey(old);
+    // customerDataKey at migration 8: the folded changes and the log.
+    const keyBefore = old.prepare('SELECT changes + COALESCE((SELECT MAX(rowid) FROM sdk_customers_pending), 0) FROM sdk_customers_folded').pluck().get() as number;
     expect(keyBefore).toBeGreaterThan(100);
     old.close();
 
@@ -408,6 +409,8 @@ describe('usage rollups', () => {
     // SDK batches, and repairs by hand through the view (a new customer and feature, a move, a delete).
     const seq = { next: 1 };
     writeSdkEvents(db, sdkEvents(random, 300, seq), { billedProviders: [], nowSec: START });
+    // A change by hand waits for the SDK writes pending to be folded (migration 11).
+    foldCustomerRollups(db);
     db.prepare("INSERT INTO sdk_usage_hourly VALUES (?, 'openai', 'gpt-4o', 'hooli', 'agent', 3, 0, 30, 0, 0, 3, 999, 0, 9, 0)").run(START + 2 * DAY);
     db.prepare("UPDATE sdk_usage_hourly SET customer_id = 'hooli', cost_nano = cost_nano + 5 WHERE customer_id = 'acme' AND feature = 'search'").run();
     db.prepare("DELETE FROM sdk_usage_hourly WHERE customer_id = 'Ünïcode 客户 🚀' AND hour < ?").run(START + 3 * DAY);

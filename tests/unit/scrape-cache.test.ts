@@ -13,7 +13,7 @@ import { gunzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { acceptsGzip, createMetricsEndpoint, metricsRoutes, RENDER_AHEAD_BURST, REFRESH_MIN_INTERVAL_MS, SCRAPE_REUSE_MS, WATCH_OTHER_WRITES_MS, type MetricsEndpoint, type ReuseTiming } from '../../core/http/metrics-route.js';
 import { startHttpServer, type RunningServer } from '../../core/http/server.js';
-import { customerDataKey, foldCustomerRollups, heldChangesFold, pendingCustomerChanges, queryCustomerSeries } from '../../core/ingest/customers.js';
+import { customerDataKey, foldCustomerRollups, pendingWritesFold, pendingCustomerChanges, queryCustomerSeries } from '../../core/ingest/customers.js';
 import { writeSdkEvents } from '../../core/ingest/store.js';
 import { silentLogger } from '../../core/log.js';
 import { createScrapeCache } from '../../core/metrics/scrape-cache.js';
@@ -522,8 +522,8 @@ describe('rendering ahead of scrapes, over a real server and database', () => {
           return { series: querySeriesTotals(db, window), ...(split ? {} : { customers: customers(window) }), version: 'test' };
         },
         version: () => `${dataChangeToken(db)}|${cap}`,
-        // As the app does: the SDK changes held in memory are folded before a rendering, not by its reads.
-        pendingWrite: () => heldChangesFold(db),
+        // As the app does: the pending SDK writes are folded before a rendering, not by its reads.
+        pendingWrite: () => pendingWritesFold(db),
         windowKey: (window) => windowSelectionKey(db, window),
         ...(split ? { customers: { key: () => `${customerDataKey(db)}|${cap}`, load: customers } } : {}),
       });
@@ -605,6 +605,8 @@ describe('rendering ahead of scrapes, over a real server and database', () => {
       expectMoved('a new hourly row');
       sdkEvent('hooli', 20);
       expectMoved('an hourly row added to');
+      foldCustomerRollups(db);
+      expectKept('a fold of the pending SDK writes');
       db.prepare("UPDATE sdk_usage_hourly SET output_tokens = output_tokens + 1 WHERE customer_id = 'hooli'").run();
       expectMoved('an update by hand of a reported number');
       db.prepare("UPDATE sdk_usage_hourly SET latency_ms_total = latency_ms_total + 1, failed_requests = 1 WHERE customer_id = 'hooli'").run();
@@ -616,6 +618,8 @@ describe('rendering ahead of scrapes, over a real server and database', () => {
       expectKept('a fold');
       sdkEvent('hooli', 21);
       expectMoved('a change after a fold, the log numbered from 1 again');
+      foldCustomerRollups(db);
+      expectKept('a fold, the pending writes numbered from 1 again');
       // Back to the numbers from before that event, but by a different history: a new key (a scrape renders once more, never too few times).
       db.prepare("DELETE FROM sdk_usage_hourly WHERE customer_id = 'hooli' AND hour = ?").run(day + 21 * 3_600);
       expectMoved('a delete');
