@@ -106,7 +106,7 @@ function foldPendingWrites(db: Db): void {
 
 /** foldPendingWrites when SDK writes are pending, else null: for a caller that runs the fold apart from its reads (see MetricsSource.pendingWrite). */
 export function pendingWritesFold(db: Db): (() => void) | null {
-  return hasPendingHours(db) ? () => foldPendingWrites(db) : null;
+  return hasPendingHours(db) ? () => fold(db, false) : null;
 }
 
 /**

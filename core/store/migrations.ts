@@ -202,13 +202,16 @@ const KEYED_ROW_OF_OLD = `hour = OLD.hour AND customer_key = ${customerKeyOf('OL
  * Part of migration 10 (shipped: never edit): appends to `sdk_customers_pending` view row `row`
  * (NEW or OLD of `sdk_usage_hourly`) added (`sign` 1) or taken away (-1), when `when` holds.
  */
+const viewRowChange = (row: 'NEW' | 'OLD', sign: '1' | '-1', when = 'true'): string =>
+  `INSERT INTO sdk_customers_pending SELECT ${row}.hour - ${row}.hour % 86400, ${customerKeyOf(row)}, ${sign}, ${CUSTOMER_SUMS.map((column) => `${sign} * ${row}.${column}`).join(', ')} WHERE ${when};`;
+
 /** Refuses a change by hand of the SDK hourly rows while SDK writes wait to be folded into them (migration 11). */
 const REFUSE_WHILE_PENDING = `SELECT RAISE(ABORT, 'SDK usage received in the last seconds is not in sdk_usage_hourly yet; LLMeter adds it within 5 seconds while it runs, and when it starts. Retry then.') WHERE EXISTS (SELECT 1 FROM sdk_hourly_pending);`;
 
 /**
- * The `sdk_usage_hourly` view's update and delete triggers (migration 10), each starting with
- * `guard` (migration 11's REFUSE_WHILE_PENDING). A change of what the rollups hold is logged as
- * the old row taken away and the new one added.
+ * Part of migrations 10 and 11 (shipped: never edit): the `sdk_usage_hourly` view's update and
+ * delete triggers, each starting with `guard` (migration 11's REFUSE_WHILE_PENDING). A change of
+ * what the rollups hold is logged as the old row taken away and the new one added.
  */
 const loggedViewChangeTriggers = (guard: string): string => `
   CREATE TRIGGER sdk_usage_hourly_update INSTEAD OF UPDATE ON sdk_usage_hourly
@@ -227,9 +230,6 @@ const loggedViewChangeTriggers = (guard: string): string => `
     ${viewRowChange('OLD', '-1')}
     DELETE FROM sdk_usage_hourly_keyed WHERE ${KEYED_ROW_OF_OLD};
   END;`;
-
-const viewRowChange = (row: 'NEW' | 'OLD', sign: '1' | '-1', when = 'true'): string =>
-  `INSERT INTO sdk_customers_pending SELECT ${row}.hour - ${row}.hour % 86400, ${customerKeyOf(row)}, ${sign}, ${CUSTOMER_SUMS.map((column) => `${sign} * ${row}.${column}`).join(', ')} WHERE ${when};`;
 
 /** Part of migration 9 (shipped: never edit): a change of the (day, customer key) group of a keyed hourly row. */
 const pendingCustomerKeyChange = pendingChangeIn(['customer_key']);
@@ -752,7 +752,7 @@ export const MIGRATIONS: readonly string[] = [
   -- The days whose customer rollup changes an app holds in memory, not logged yet, by app (owner, a
   -- random id per connection). Written in the transaction of the hourly rows they change, deleted
   -- in the fold that adds them to the rollups. Rows left by an app that stopped without folding
-  -- are summed again from the hourly rows when an app starts (recoverHeldChanges).
+  -- are summed again from the hourly rows (by migration 11, which replaced this table).
   CREATE TABLE sdk_customers_unlogged (
     owner TEXT NOT NULL,
     day INTEGER NOT NULL,
